@@ -1,0 +1,137 @@
+"""Unit tests of the pure pieces: contracts, errors, addresses, months, encodings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dagster_project.contracts import ContractError, load_contracts, parse_contract
+from dagster_project.synth import errors as err
+from dagster_project.synth.addresses import format_postcode, one_line, premises
+from dagster_project.synth.gazetteer import unit_sizes
+from dagster_project.synth.region import feed_order, month_range
+from dagster_project.synth.render import agency_ref, coding
+from dagster_project.synth.supply import to_codepage
+
+
+def rng():
+    return np.random.default_rng(0)
+
+
+def test_month_range():
+    assert month_range("2024-11:2025-02") == ["2024-11", "2024-12", "2025-01", "2025-02"]
+    assert month_range("2024-03") == ["2024-03"]
+    with pytest.raises(ValueError):
+        month_range("2024-05:2024-01")
+
+
+def _edit_distance(a: str, b: str) -> int:
+    d = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, d[0] = d[0], i
+        for j, cb in enumerate(b, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (ca != cb))
+    return d[-1]
+
+
+def test_typo_is_one_edit_and_transposition_swaps_neighbours():
+    r = rng()
+    for name in ["Smith", "Catherine", "O'Brien", "Li"]:
+        for _ in range(20):
+            assert _edit_distance(err.typo(r, name), name) == 1
+            t = err.transpose(r, name)
+            assert sorted(t) == sorted(name) and t != name and _edit_distance(t, name) == 2
+    assert err.transpose(r, "Aa") != "Aa" and err.transpose(r, "oo") == "oo"
+
+
+def test_dates_and_postcodes():
+    assert err.swap_day_month(np.datetime64("1990-11-03")) == np.datetime64("1990-03-11")
+    assert err.can_swap_day_month(np.datetime64("1990-11-03"))
+    assert not err.can_swap_day_month(np.datetime64("1990-11-13"))
+    assert not err.can_swap_day_month(np.datetime64("1990-05-05"))
+    r = rng()
+    for _ in range(50):
+        wrong = err.postcode_typo(r, "RG1 2AB")
+        assert wrong != "RG1 2AB" and wrong.startswith("RG1 ") and len(wrong) == 7
+    assert format_postcode("RG1 2AB", no_space=True, lower=True) == "rg12ab"
+    assert err.hyphen_variant(r, "Smith-Jones") in {"Smith Jones", "Smith", "Jones"}
+
+
+def test_address_styles():
+    args = ("Flat 2", None, "10", "High Street")
+    assert premises(*args) == "Flat 2, 10 High Street"
+    assert premises(*args, style="flat_last") == "10 High Street, Flat 2"
+    assert premises(*args, style="slash", street_short="High St") == "2/10 High St"
+    assert premises(*args, style="abbreviated", street_short="High St") == "Flat 2, 10 High St"
+    assert (
+        premises("Flat 3", "Victoria Court", None, "Mill Lane")
+        == "Flat 3, Victoria Court, Mill Lane"
+    )
+    assert premises(None, None, "14A", "Oak Road") == "14A Oak Road"
+    assert premises(None, None, "1", "Mill Road", organisation="Co-op") == "Co-op, 1 Mill Road"
+    assert (
+        one_line("1 Mill Road", "Caversham", "READING", "RG4 5AB")
+        == "1 Mill Road, Caversham, READING, RG4 5AB"
+    )
+
+
+def test_postcode_units_stay_within_bounds():
+    sizes = unit_sizes(rng(), 10_000)
+    assert sizes.min() >= 1 and sizes.max() <= 40
+    assert 0.05 < (sizes < 4).mean() < 0.15
+
+
+def test_codings_and_references():
+    assert coding("ethnicity_police")["W_GRT"] == "W9"
+    assert coding("ethnicity_nhs")["A_CHI"] == "R"
+    assert coding("sex_nhs")["F"] == "2"
+    refs = agency_ref("police", "TVP{num:08d}", np.array([0, 1, 2, 0]))
+    assert refs[0] == refs[3] and len(set(refs[:3])) == 3
+    assert agency_ref("probation", "{num}", np.array([0])) != agency_ref(
+        "police", "{num}", np.array([0])
+    )
+
+
+def test_to_codepage():
+    assert to_codepage("José", "cp1252") == "José"
+    assert to_codepage("Łukasz Wójcik", "cp1252") == "Lukasz Wójcik"
+
+
+def test_parents_come_first():
+    order = [c.name for c in feed_order(load_contracts())]
+    assert order.index("crime_offence") < order.index("crime_offender")
+    assert order.index("crime_offence") < order.index("detection_status")
+
+
+def test_a_bad_contract_is_refused_with_its_name():
+    good = {
+        "name": "x",
+        "agency": "a",
+        "agency_name": "A",
+        "dataset": "d",
+        "section": "3.2.2",
+        "description": "d",
+        "classification": "personal",
+        "guidance_classification": "depersonalised",
+        "legal_basis": "l",
+        "retention": "r",
+        "delivery_day": 5,
+        "supplier": {},
+        "file": {"format": "csv", "name": "x.csv"},
+        "fields": [{"name": "REF", "type": "string", "concept": "event.ref", "meaning": "m"}],
+    }
+    assert parse_contract(good).columns == ["REF"]
+    with pytest.raises(ContractError, match="x.yml: missing key 'agency'"):
+        parse_contract({k: v for k, v in good.items() if k != "agency"}, path="x.yml")
+    bad_set = {
+        **good,
+        "fields": [
+            {"name": "C", "type": "code", "concept": "attr.c", "meaning": "m", "value_set": "nope"}
+        ],
+    }
+    with pytest.raises(ContractError, match="unknown value set nope"):
+        parse_contract(bad_set)
+    with pytest.raises(ContractError, match="unknown type"):
+        parse_contract(
+            {**good, "fields": [{"name": "C", "type": "blob", "concept": "a.b", "meaning": "m"}]}
+        )
