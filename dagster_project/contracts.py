@@ -49,7 +49,7 @@ LOCATION_ATTRIBUTES = {
     "easting",
     "northing",
 }
-EVENT_ATTRIBUTES = {"ref", "date", "time", "date_to", "time_to", "type", "period"}
+EVENT_ATTRIBUTES = {"ref", "date", "time", "date_to", "time_to", "type"}
 
 
 class ContractError(ValueError):
@@ -124,7 +124,7 @@ class Contract:
         """Roles of the people a record names, in column order (offender, victim, ...)."""
         seen: dict[str, None] = {}
         for f in self.fields:
-            if f.attribute in PERSON_ATTRIBUTES and f.role not in ("location", "event", "attr"):
+            if f.role not in ("location", "event", "attr"):
                 seen.setdefault(f.role)
         return list(seen)
 
@@ -196,6 +196,11 @@ def _validate(c: Contract, where: str) -> None:
         raise ContractError(f"{where}: unknown classification {c.classification!r}")
     sets = value_sets()
     for f in c.fields:
+        allowed = {"event": EVENT_ATTRIBUTES, "location": LOCATION_ATTRIBUTES}.get(
+            f.role, None if f.role == "attr" else PERSON_ATTRIBUTES
+        )
+        if allowed is not None and f.attribute not in allowed:
+            raise ContractError(f"{where}: field {f.name} has unknown concept {f.concept!r}")
         if f.value_set and f.value_set not in sets:
             raise ContractError(f"{where}: field {f.name} uses unknown value set {f.value_set}")
         if f.type == "code" and not f.value_set:

@@ -13,11 +13,11 @@ def hub(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
-def test_generate_then_refuse_then_overwrite(tmp_path):
-    args = [
+def generate_into(tmp_path, population: int, *extra: str) -> subprocess.CompletedProcess:
+    return hub(
         "generate",
         "--population",
-        "1200",
+        str(population),
         "--months",
         "2024-01",
         "--seed",
@@ -29,35 +29,25 @@ def test_generate_then_refuse_then_overwrite(tmp_path):
         "--reference",
         str(tmp_path / "reference"),
         "--quiet",
-    ]
-    first = hub(*args)
+        *extra,
+    )
+
+
+def test_generate_then_refuse_then_overwrite(tmp_path):
+    first = generate_into(tmp_path, 1200)
     assert first.returncode == 0, first.stderr
     assert "Delivered" in first.stdout
     assert (tmp_path / "reference" / "gazetteer.csv").exists()
-    again = hub(*args)
+    again = generate_into(tmp_path, 1200)
     assert again.returncode == 2 and "--overwrite" in again.stderr
-    assert hub(*args, "--overwrite").returncode == 0
+    assert generate_into(tmp_path, 1200, "--overwrite").returncode == 0
 
 
 def test_refuses_to_delete_what_it_did_not_write(tmp_path):
     precious = tmp_path / "landing" / "police" / "real.csv"
     precious.parent.mkdir(parents=True)
     precious.write_text("real data")
-    result = hub(
-        "generate",
-        "--population",
-        "500",
-        "--months",
-        "2024-01",
-        "--out",
-        str(tmp_path / "landing"),
-        "--truth",
-        str(tmp_path / "truth"),
-        "--reference",
-        str(tmp_path / "reference"),
-        "--overwrite",
-        "--quiet",
-    )
+    result = generate_into(tmp_path, 500, "--overwrite")
     assert result.returncode == 2 and "refusing" in result.stderr
     assert precious.read_text() == "real data"
 

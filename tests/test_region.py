@@ -9,6 +9,7 @@ import pandas as pd
 
 from dagster_project.contracts import codes
 from dagster_project.synth.data import load_data
+from dagster_project.synth.errors import ErrorRates
 
 POSTCODE = re.compile(r"^[A-Z]{1,2}\d{1,2}[A-Z]? \d[A-Z]{2}$")
 
@@ -143,23 +144,7 @@ def test_every_address_variant_is_produced(region):
     truth = region.truth_records()
     errors = truth["errors"].fillna("").str.split(";").explode()
     produced = set(errors[errors != ""].str.split(":").str[0])
-    expected = {
-        "typo",
-        "transposition",
-        "nickname",
-        "name_swap",
-        "former_surname",
-        "dob_day_month_swap",
-        "dob_missing",
-        "age_instead_of_dob",
-        "postcode_no_space",
-        "postcode_lower",
-        "postcode_typo",
-        "address_variant",
-        "stale_address",
-        "missing_field",
-        "duplicate_record",
-    }
+    expected = set(ErrorRates.__dataclass_fields__)
     assert expected <= produced, expected - produced
     assert load_data("names")["nicknames"]["William"]
     assert np.isin(["Bill", "Will"], load_data("names")["nicknames"]["William"]).any()

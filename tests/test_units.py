@@ -131,6 +131,15 @@ def test_a_bad_contract_is_refused_with_its_name():
     }
     with pytest.raises(ContractError, match="unknown value set nope"):
         parse_contract(bad_set)
+    with pytest.raises(ContractError, match="unknown concept 'offender.shoe_size'"):
+        parse_contract(
+            {
+                **good,
+                "fields": [
+                    {"name": "S", "type": "string", "concept": "offender.shoe_size", "meaning": "m"}
+                ],
+            }
+        )
     with pytest.raises(ContractError, match="unknown type"):
         parse_contract(
             {**good, "fields": [{"name": "C", "type": "blob", "concept": "a.b", "meaning": "m"}]}

@@ -54,9 +54,7 @@ class ErrorRates:
     nickname: float = 0.05  # an informal first name (Bill for William), of names that have one
     name_swap: float = 0.01  # first name and surname swapped
     former_surname: float = 0.30  # a surname from before marriage, of people who changed it
-    hyphen_variant: float = (
-        0.30  # one half of a double-barrelled surname, or a space for the hyphen
-    )
+    hyphen_variant: float = 0.30  # Smith-Jones as "Smith Jones", "Smith" or "Jones"
     dob_day_month_swap: float = 0.01  # day and month swapped, of dates where both are <= 12
     dob_missing: float = 0.03  # date of birth (and age) left blank
     age_instead_of_dob: float = 0.03  # age given, date of birth blank (feeds with both columns)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..contracts import Contract, Field, value_sets
+from ..contracts import LOCATION_ATTRIBUTES, Contract, Field, value_sets
 from . import errors as err
 from .addresses import STYLES, format_postcode, one_line, premises
 from .data import load_data
@@ -17,7 +17,6 @@ from .events import Region
 from .population import Population, age_at
 
 NAME_ATTRS = {"first_name", "surname", "full_name"}
-DOB_ATTRS = {"dob"}
 ADDRESS_ATTRS = {
     "address",
     "address_line1",
@@ -373,18 +372,7 @@ def _location_columns(
                 "postcode": format_postcode(region.street_postcode[usrn], no_space[i]),
             }
         else:
-            values = dict.fromkeys(
-                (
-                    "address",
-                    "description",
-                    "name",
-                    "street",
-                    "town",
-                    "postcode",
-                    "easting",
-                    "northing",
-                )
-            )
+            values = dict.fromkeys(LOCATION_ATTRIBUTES)
         for f in fields:
             out[f.name].append(values[f.attribute])
     frame["loc_form"] = forms
