@@ -23,8 +23,8 @@ demo: $(STAMP)
 	@echo "Where to look:"
 	@echo "  $(DATA)/landing/<agency>/<feed>/<YYYY-MM>/  each month's supply and its supply.yml"
 	@echo "  $(DATA)/reference/gazetteer.csv             the gazetteer (AddressBase stand-in)"
-	@echo "  $(DATA)/truth/                               ground truth, for evaluation only"
-	@echo "  make dev                                     the Dagster UI on http://localhost:3000"
+	@echo "  $(DATA)/truth/                              ground truth, for evaluation only"
+	@echo "  make dev                                 the Dagster UI on http://localhost:3000"
 
 test: $(STAMP)
 	$(BIN)/pytest
