@@ -41,6 +41,89 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def dagster_home() -> Path:
+    """DAGSTER_HOME (created with the hub's instance settings if new), shared by `hub refresh`
+    and `make dev`, so runs from the command line appear in the UI's history."""
+    import os
+    import shutil
+    from importlib import resources
+
+    home = paths().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        shutil.copyfile(str(resources.files("dagster_project") / "dagster.yaml"), settings)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from .contracts import load_contracts
+    from .definitions import resources
+    from .feeds_assets import asset_key, feed_assets, monthly
+    from .synth.region import month_range
+
+    months = month_range(args.month)
+    valid = {k[:7] for k in monthly().get_partition_keys()}
+    outside = [m for m in months if m not in valid]
+    if outside:
+        raise ValueError(
+            f"{', '.join(outside)} outside the months the hub holds "
+            f"({min(valid)} to {max(valid)}; HUB_FIRST_MONTH sets the first)"
+        )
+    contracts = load_contracts()
+    feeds = args.feed or list(contracts)
+    unknown = sorted(set(feeds) - set(contracts))
+    if unknown:
+        raise ValueError(f"no contract for feed {', '.join(unknown)}")
+    home = dagster_home()
+    instance = dg.DagsterInstance.get()
+    bad = 0
+    for month in months:
+        result = dg.materialize(
+            list(feed_assets()),
+            partition_key=f"{month}-01",
+            instance=instance,
+            resources=resources(),
+            raise_on_error=False,
+            selection=[asset_key(contracts[f]) for f in feeds],
+            tags={"hub/source": "hub refresh"},
+        )
+        counts: dict[str, int] = {}
+        for event in result.get_asset_check_evaluations():
+            counts["passed" if event.passed else "refused"] = (
+                counts.get("passed" if event.passed else "refused", 0) + 1
+            )
+        failed_steps = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        for e in failed_steps:
+            print(f"  {e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[-1]}")
+        summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        print(
+            f"{month}: {summary}{f', {len(failed_steps)} failed' if failed_steps else ''} "
+            f"(run {result.run_id[:8]})"
+        )
+        for event in result.get_asset_check_evaluations():
+            if not event.passed:
+                print(f"  {event.description}")
+        bad += counts.get("refused", 0) + len(failed_steps)
+    print(f"Warehouse: {paths().warehouse}; runs recorded in {home} (see them with `make dev`).")
+    return 1 if bad else 0
+
+
+def _suites(args: argparse.Namespace) -> int:
+    from .contracts import load_contracts
+    from .suites import suites_dir, write_all
+
+    changes = write_all(load_contracts(), check=args.check)
+    for feed, rules in changes.items():
+        print(f"{feed}: {'would add' if args.check else 'added'} {', '.join(rules)}")
+    if not changes:
+        print(f"Every suite in {suites_dir()} has its contract's rules.")
+    return 1 if changes and args.check else 0
+
+
 def parser() -> argparse.ArgumentParser:
     data = paths()
     p = argparse.ArgumentParser(prog="hub", description=__doc__)
@@ -64,6 +147,19 @@ def parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_generate)
+
+    r = sub.add_parser("refresh", help="ingest a month of every feed through Dagster")
+    r.add_argument("--month", required=True, help="YYYY-MM, or a range YYYY-MM:YYYY-MM")
+    r.add_argument("--feed", action="append", help="only this feed (repeatable)")
+    r.set_defaults(func=_refresh)
+
+    s = sub.add_parser("suites", help="write expectation suites from the feed contracts")
+    s.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 if a suite lacks its contract's rules",
+    )
+    s.set_defaults(func=_suites)
     return p
 
 

@@ -1,4 +1,5 @@
-"""Where the hub keeps its data: one place, read from the environment, for every stage."""
+"""Where the hub keeps its data and how far back its months go: one place, read from the
+environment, for every stage (Dagster, the CLI, the tests)."""
 
 from __future__ import annotations
 
@@ -32,10 +33,26 @@ class Paths:
         return self.root / "warehouse" / "hub.duckdb"
 
     @property
+    def landing_state(self) -> Path:
+        """What the sensor has already seen, kept outside DuckDB so a sensor never waits on
+        the warehouse's write lock."""
+        return self.root / "warehouse" / "landing_state"
+
+    @property
     def marts(self) -> Path:
         return self.root / "marts"
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster")
 
 
 def paths() -> Paths:
     """HUB_DATA_DIR, or ./data when unset."""
-    return Paths(Path(os.environ.get("HUB_DATA_DIR", "data")))
+    return Paths(Path(os.environ.get("HUB_DATA_DIR", "data")).absolute())
+
+
+def first_month() -> str:
+    """The first month the hub holds (HUB_FIRST_MONTH, YYYY-MM); partitions run from it to the
+    last complete month."""
+    return os.environ.get("HUB_FIRST_MONTH", "2020-01")

@@ -107,6 +107,7 @@ class Contract:
     delivery_day: int
     supplier: dict[str, str]
     file: FileSpec
+    key: tuple[str, ...]  # the columns that identify a record within a supply
     fields: tuple[Field, ...]
     caveats: tuple[str, ...] = ()
     synthetic: dict[str, Any] = field(default_factory=dict)
@@ -173,6 +174,7 @@ def parse_contract(raw: dict[str, Any], path: Path | None = None) -> Contract:
             delivery_day=int(raw["delivery_day"]),
             supplier=raw["supplier"],
             file=FileSpec(**raw["file"]),
+            key=tuple(raw["key"]),
             fields=fields,
             caveats=tuple(raw.get("caveats", ())),
             synthetic=raw.get("synthetic", {}),
@@ -190,6 +192,8 @@ def _validate(c: Contract, where: str) -> None:
     names = c.columns
     if len(set(names)) != len(names):
         raise ContractError(f"{where}: duplicate column names")
+    if not c.key or set(c.key) - set(names):
+        raise ContractError(f"{where}: key {list(c.key)} must name columns of the feed")
     if c.file.format not in FILE_FORMATS:
         raise ContractError(f"{where}: unknown file format {c.file.format!r}")
     if c.classification not in CLASSIFICATIONS:

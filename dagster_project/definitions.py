@@ -1,7 +1,27 @@
 """The hub's Dagster code location: the single `Definitions` that `dagster dev`, the
-workspace and the tests load. Feeds, checks, schedules and sensors join it as they are built
-(the ingest issue adds one asset per feed contract)."""
+workspace, the CLI and the tests load. Built when Dagster asks for it, not at import."""
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 
-defs = dg.Definitions()
+from .config import paths
+from .feeds_assets import feed_assets, refresh_job, refresh_schedule
+from .landing import landing_sensor
+
+
+def resources() -> dict:
+    """The warehouse, at the one path every stage reads (HUB_DATA_DIR)."""
+    warehouse = paths().warehouse
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return {"duckdb": DuckDBResource(database=str(warehouse))}
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=list(feed_assets()),
+        jobs=[refresh_job()],
+        schedules=[refresh_schedule()],
+        sensors=[landing_sensor()],
+        resources=resources(),
+    )

@@ -68,3 +68,27 @@ def test_dagster_definitions_load(tmp_path):
         env={"DAGSTER_HOME": str(tmp_path), "PATH": f"{sys.prefix}/bin:/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_truth_must_not_be_inside_landing(tmp_path):
+    result = hub(
+        "generate",
+        "--population",
+        "500",
+        "--months",
+        "2024-01",
+        "--out",
+        str(tmp_path / "landing"),
+        "--truth",
+        str(tmp_path / "landing" / "t"),
+        "--reference",
+        str(tmp_path / "reference"),
+        "--quiet",
+    )
+    assert result.returncode == 2 and "must not be inside" in result.stderr
+    assert not (tmp_path / "landing").exists()
+
+
+def test_population_must_be_sensible(tmp_path):
+    result = generate_into(tmp_path, -5)
+    assert result.returncode == 2 and "--population must be at least" in result.stderr

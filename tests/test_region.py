@@ -97,15 +97,17 @@ def test_people_move_are_born_die_arrive_and_leave(region):
 
 
 def test_a_few_people_generate_most_records(region):
+    """Prolific offenders, repeat victims and frequent attenders, but no one person dominates."""
     truth = region.truth_records()
     people = truth[~truth["role"].isin(["record", "location"]) & truth["person_id"].notna()]
     per_person = people.groupby("person_id").size().sort_values(ascending=False)
     top = per_person.iloc[: max(1, len(per_person) // 20)].sum() / per_person.sum()
-    assert top > 0.2, f"top 5% of people account for only {top:.0%} of mentions"
+    assert top > 0.15, f"top 5% of people account for only {top:.0%} of mentions"
     offenders = truth[truth["feed"] == "crime_offender"].groupby("person_id").size()
     repeat_share = offenders[offenders > 1].sum() / offenders.sum()
-    assert repeat_share > 0.35, f"repeat offenders account for only {repeat_share:.0%}"
-    assert offenders.max() >= 5, "prolific offenders recur month after month"
+    assert repeat_share > 0.3, f"repeat offenders account for only {repeat_share:.0%}"
+    assert offenders.max() >= 4, "prolific offenders recur month after month"
+    assert offenders.max() / offenders.sum() < 0.05, "one person dominates the offender file"
 
 
 def test_risk_factors_cluster_in_the_same_people(region):
@@ -140,8 +142,8 @@ def test_places_cluster_in_deprived_areas(region):
     assert rate.iloc[-len(rate) // 10 :].mean() > 2.5 * rate.median()
 
 
-def test_every_address_variant_is_produced(region):
-    truth = region.truth_records()
+def test_every_error_type_is_produced(noisy_region):
+    truth = noisy_region.truth_records()
     errors = truth["errors"].fillna("").str.split(";").explode()
     produced = set(errors[errors != ""].str.split(":").str[0])
     expected = set(ErrorRates.__dataclass_fields__)

@@ -13,7 +13,7 @@ from dagster_project.contracts import load_contracts
 from dagster_project.supplies import read_data
 from dagster_project.synth.data import load_data
 from dagster_project.synth.errors import ErrorRates
-from dagster_project.synth.render import ADDRESS_ATTRS, NAME_ATTRS
+from dagster_project.synth.render import ADDRESS_ATTRS, NAME_ATTRS, shows_postcode
 
 CONTRACTS = load_contracts()
 
@@ -70,7 +70,7 @@ def _eligible(region, truth: pd.DataFrame) -> dict[str, pd.Series]:
         has = lambda code, applied=applied: applied.map(lambda e: code in e)  # noqa: E731
         if role == "location":
             out.setdefault("address_variant", []).append(
-                pd.Series("address" in attrs, index=t.index)
+                ("address" in attrs) & (t["location_kind"] == "property")
             )
             out.setdefault("postcode_no_space", []).append(
                 pd.Series("postcode" in attrs, index=t.index)
@@ -98,7 +98,7 @@ def _eligible(region, truth: pd.DataFrame) -> dict[str, pd.Series]:
             )
         if attrs & {"address", "address_line1"}:
             out.setdefault("address_variant", []).append(pd.Series(True, index=t.index))
-        if attrs & {"postcode", "address"}:
+        if shows_postcode(c, role):
             for code in ("postcode_no_space", "postcode_lower", "postcode_typo"):
                 out.setdefault(code, []).append(pd.Series(True, index=t.index))
         if attrs & ADDRESS_ATTRS:
@@ -107,10 +107,11 @@ def _eligible(region, truth: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def _moved(region, t: pd.DataFrame, p: pd.DataFrame) -> pd.Series:
-    """Whether the person's household had moved house within the window by the record's month."""
+    """Whether the person's household had a previous address by the record's month: it moved
+    before the window, or during it by then."""
     residence = pd.read_parquet(region.truth / "residence.parquet")
-    moves = residence[residence.duplicated("household")]  # every row after a household's first
-    first_move = moves.groupby("household")["from_month"].min()
+    later = residence[residence.duplicated("household")]  # every home after a household's first
+    first_move = later.groupby("household")["from_month"].min()
     month_index = t["period"].map({m: i for i, m in enumerate(region.summary.months)})
     return p["household"].map(first_move).le(month_index).fillna(False).astype(bool)
 
@@ -224,3 +225,42 @@ def test_error_rates_parse_and_refuse_nonsense():
         ErrorRates.parse(["tyop=0.1"])
     with pytest.raises(ValueError, match="between 0 and 1"):
         ErrorRates.parse(["typo=2"])
+
+
+def test_references_do_not_repeat_across_months(region):
+    """Crime, incident and ASB references run on through the year, as agencies' do."""
+    for feed in ("crime_offence", "incidents", "asb", "btp_crimes"):
+        c = CONTRACTS[feed]
+        refs = pd.concat(
+            read_data(c, c.landing_dir(region.landing, m) / c.file.filename(m))[list(c.key)]
+            for m in region.summary.months
+        )
+        assert not refs.drop_duplicates().duplicated(subset=list(c.key)).any(), feed
+
+
+def test_agency_references_follow_people_not_rows(region):
+    """One agency gives a person one reference, in every feed it sends; another agency's
+    reference for the same person is different."""
+    truth = region.truth_records()
+    police, probation = [], []
+    for feed, role, column in (
+        ("crime_offender", "offender", "OFFENDER_REF"),
+        ("ppo", "offender", "OFFENDER_REF"),
+        ("oasys", "client", "CRN"),
+    ):
+        c = CONTRACTS[feed]
+        for m in region.summary.months:
+            data = read_data(c, c.landing_dir(region.landing, m) / c.file.filename(m))
+            t = truth[(truth["feed"] == feed) & (truth["period"] == m) & (truth["role"] == role)]
+            pairs = pd.DataFrame(
+                {
+                    "ref": data[column].to_numpy()[t["row_number"] - 1],
+                    "person_id": t["person_id"].to_numpy(),
+                }
+            )
+            (probation if feed == "oasys" else police).append(pairs)
+    police, probation = pd.concat(police), pd.concat(probation)
+    assert police.groupby("person_id")["ref"].nunique().max() == 1
+    assert police.groupby("ref")["person_id"].nunique().max() == 1
+    both = police.merge(probation, on="person_id", suffixes=("_police", "_probation"))
+    assert len(both) and (both["ref_police"].str[3:] != both["ref_probation"].str[1:]).all()

@@ -9,8 +9,9 @@ from dagster_project.contracts import ContractError, load_contracts, parse_contr
 from dagster_project.synth import errors as err
 from dagster_project.synth.addresses import format_postcode, one_line, premises
 from dagster_project.synth.gazetteer import unit_sizes
+from dagster_project.synth.refs import SPACE, agency_refs, permute
 from dagster_project.synth.region import feed_order, month_range
-from dagster_project.synth.render import agency_ref, coding
+from dagster_project.synth.render import coding
 from dagster_project.synth.supply import to_codepage
 
 
@@ -81,15 +82,23 @@ def test_postcode_units_stay_within_bounds():
     assert 0.05 < (sizes < 4).mean() < 0.15
 
 
-def test_codings_and_references():
+def test_codings():
     assert coding("ethnicity_police")["W_GRT"] == "W9"
     assert coding("ethnicity_nhs")["A_CHI"] == "R"
     assert coding("sex_nhs")["F"] == "2"
-    refs = agency_ref("police", "TVP{num:08d}", np.array([0, 1, 2, 0]))
+
+
+def test_agency_references_are_stable_unique_and_keyed():
+    refs = agency_refs(1, "police", "TVP{num:08d}", np.array([0, 1, 2, 0]))
     assert refs[0] == refs[3] and len(set(refs[:3])) == 3
-    assert agency_ref("probation", "{num}", np.array([0])) != agency_ref(
-        "police", "{num}", np.array([0])
-    )
+    assert refs != agency_refs(2, "police", "TVP{num:08d}", np.array([0, 1, 2, 0]))
+    assert refs[:3] != agency_refs(1, "probation", "TVP{num:08d}", np.array([0, 1, 2]))
+    sample = np.arange(0, SPACE, 997, dtype=np.uint64)
+    mapped = permute(sample, 1, "police")
+    assert len(np.unique(mapped)) == len(sample) and mapped.max() < SPACE
+    # not an affine map of the index, so the index cannot be read back off the reference
+    steps = np.diff(mapped.astype(np.int64))
+    assert len(np.unique(steps)) > len(steps) // 2
 
 
 def test_to_codepage():
@@ -104,43 +113,26 @@ def test_parents_come_first():
 
 
 def test_a_bad_contract_is_refused_with_its_name():
+    ref = {"name": "REF", "type": "string", "concept": "event.ref", "meaning": "m"}
     good = {
-        "name": "x",
-        "agency": "a",
-        "agency_name": "A",
-        "dataset": "d",
-        "section": "3.2.2",
-        "description": "d",
-        "classification": "personal",
-        "guidance_classification": "depersonalised",
-        "legal_basis": "l",
-        "retention": "r",
-        "delivery_day": 5,
-        "supplier": {},
-        "file": {"format": "csv", "name": "x.csv"},
-        "fields": [{"name": "REF", "type": "string", "concept": "event.ref", "meaning": "m"}],
-    }
+        "name": "x", "agency": "a", "agency_name": "A", "dataset": "d", "section": "3.2.2",
+        "description": "d", "classification": "personal",
+        "guidance_classification": "depersonalised", "legal_basis": "l", "retention": "r",
+        "delivery_day": 5, "supplier": {}, "file": {"format": "csv", "name": "x.csv"},
+        "key": ["REF"], "fields": [ref],
+    }  # fmt: skip
+
+    def with_field(**extra):
+        return {**good, "fields": [ref, {"name": "C", "meaning": "m", **extra}]}
+
     assert parse_contract(good).columns == ["REF"]
     with pytest.raises(ContractError, match="x.yml: missing key 'agency'"):
         parse_contract({k: v for k, v in good.items() if k != "agency"}, path="x.yml")
-    bad_set = {
-        **good,
-        "fields": [
-            {"name": "C", "type": "code", "concept": "attr.c", "meaning": "m", "value_set": "nope"}
-        ],
-    }
     with pytest.raises(ContractError, match="unknown value set nope"):
-        parse_contract(bad_set)
+        parse_contract(with_field(type="code", concept="attr.c", value_set="nope"))
     with pytest.raises(ContractError, match="unknown concept 'offender.shoe_size'"):
-        parse_contract(
-            {
-                **good,
-                "fields": [
-                    {"name": "S", "type": "string", "concept": "offender.shoe_size", "meaning": "m"}
-                ],
-            }
-        )
+        parse_contract(with_field(type="string", concept="offender.shoe_size"))
     with pytest.raises(ContractError, match="unknown type"):
-        parse_contract(
-            {**good, "fields": [{"name": "C", "type": "blob", "concept": "a.b", "meaning": "m"}]}
-        )
+        parse_contract(with_field(type="blob", concept="attr.c"))
+    with pytest.raises(ContractError, match="key"):
+        parse_contract({**good, "key": ["NOPE"]})

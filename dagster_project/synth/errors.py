@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .gazetteer import INWARD_LETTERS
+
 KEYBOARD_NEIGHBOURS = {
     "a": "qwsz",
     "b": "vghn",
@@ -42,7 +44,6 @@ KEYBOARD_NEIGHBOURS = {
     "y": "tghu",
     "z": "asx",
 }
-INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,10 @@ class ErrorRates:
             name, _, value = item.partition("=")
             if name not in known:
                 raise ValueError(f"unknown error type {name!r}; known: {', '.join(sorted(known))}")
-            rate = float(value)
+            try:
+                rate = float(value)
+            except ValueError:
+                raise ValueError(f"--error-rate {item}: {value!r} is not a number") from None
             if not 0 <= rate <= 1:
                 raise ValueError(f"error rate {name}={value} is not between 0 and 1")
             values[name] = rate

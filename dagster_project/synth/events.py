@@ -144,10 +144,15 @@ def _sample(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray
     return np.minimum(np.searchsorted(cum, rng.random(n) * cum[-1], side="right"), len(weights) - 1)
 
 
-def _draw_codes(rng, value_set: str, n: int) -> np.ndarray:
+def draw_codes(rng, value_set: str, n: int, risk: np.ndarray | None = None) -> np.ndarray:
+    """Codes of a value set by their weights; on an ordered scale, given each record's risk
+    (0-1), the riskier records get the higher codes."""
     vals = value_sets()[value_set]["values"]
     w = np.array([v.get("weight", 1) for v in vals], dtype=float)
     codes = np.array([str(v["code"]) for v in vals], dtype=object)
+    if risk is not None:
+        noisy = np.clip(risk + rng.normal(0, 0.1, n), 0, 0.9999)
+        return codes[np.searchsorted(np.cumsum(w / w.sum()), noisy, side="right")]
     return codes[rng.choice(len(codes), size=n, p=w / w.sum())]
 
 
@@ -158,8 +163,10 @@ def build_events(
     pop: Population,
     period: str,
     parents: dict[str, pd.DataFrame],
+    first_seq: int = 1,
 ) -> pd.DataFrame:
-    """The canonical records of one feed for one month (one row per record)."""
+    """The canonical records of one feed for one month (one row per record), numbered from
+    first_seq so that references run on through the year, as agencies' do."""
     spec = contract.synthetic
     start, days = month_bounds(period)
     if "parent" in spec:
@@ -175,10 +182,10 @@ def build_events(
     minute = rng.choice(24, n, p=hours / hours.sum()) * 60 + rng.integers(0, 60, n)
     frame = pd.DataFrame({"date": date, "minute": minute})
     frame["event_id"] = [f"{contract.name}/{period}/{i + 1}" for i in range(n)]
-    frame["seq"] = np.arange(1, n + 1)
+    frame["seq"] = np.arange(first_seq, first_seq + n)
     type_field = next((f for f in contract.fields if f.concept == "event.type"), None)
     if type_field is not None:
-        frame["type"] = _draw_codes(rng, type_field.value_set, n)
+        frame["type"] = draw_codes(rng, type_field.value_set, n)
     mid = start + days // 2
     for role, cfg in spec.get("actors", {}).items():
         w = propensity(pop, cfg["propensity"], mid, tuple(cfg.get("ages", (0, 120))), present)
@@ -192,12 +199,18 @@ def build_events(
             second = np.full(n, -1, dtype=np.int64)
             has2 = has & (rng.random(n) < cfg["second"])
             second[has2] = _sample(rng, w, int(has2.sum()))
+            second[second == chosen] = -1  # one person is not both offenders of a crime
             frame[f"{role}_2"] = second
         if "risk" not in frame:  # how this record's person ranks among those the agency sees
             rank = pd.Series(np.where(chosen >= 0, w[np.maximum(chosen, 0)], np.nan)).rank(pct=True)
             frame["risk"] = rank.fillna(pd.Series(rng.random(n))).to_numpy()
     if "risk" not in frame:
         frame["risk"] = rng.random(n)
+    if spec.get("distinct"):  # each person at most once a month (e.g. releases)
+        role = next(iter(spec["actors"]))
+        frame = frame[~frame[role].duplicated() | (frame[role] < 0)].reset_index(drop=True)
+        frame["seq"] = np.arange(first_seq, first_seq + len(frame))
+        frame["event_id"] = [f"{contract.name}/{period}/{i}" for i in frame["seq"]]
     return _locate(rng, frame, spec, region, pop, start)
 
 
@@ -210,9 +223,11 @@ def _cohort(rng, contract, region, pop, start, days, present, spec) -> pd.DataFr
     people with the highest propensity, stable from month to month."""
     w = propensity(pop, spec["propensity"], start, tuple(spec.get("ages", (0, 120))), present)
     k = max(spec.get("min_per_month", 2), round(spec["cohort_per_1000"] * present.sum() / 1000))
-    chosen = np.argsort(-w, kind="stable")[:k]
-    chosen = chosen[w[chosen] > 0]
-    n = len(chosen)
+    ranked = np.argsort(-w, kind="stable")[:k]
+    ranked = ranked[w[ranked] > 0]
+    n = len(ranked)
+    order = rng.permutation(n)  # the agency's list is not in order of anyone's risk
+    chosen, risk = ranked[order], np.linspace(1, 0, n)[order]
     period = str(start)[:7]
     frame = pd.DataFrame(
         {
@@ -222,7 +237,7 @@ def _cohort(rng, contract, region, pop, start, days, present, spec) -> pd.DataFr
                 f"{contract.name}/{period}/{pop.person['person_id'].iat[i]}" for i in chosen
             ],
             "seq": np.arange(1, n + 1),
-            "risk": np.linspace(1, 0, n) if n else [],
+            "risk": risk,
         }
     )
     frame[spec.get("role", "offender")] = chosen

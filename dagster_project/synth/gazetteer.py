@@ -34,8 +34,11 @@ INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # letters the Royal Mail uses in inward
 METRES_BETWEEN_HOUSES = 12.0
 PROPERTIES_PER_SECTOR = 2500
 MAX_UNIT = 40
+UNIT_RADIUS = 250  # metres from a postcode unit's first property to its farthest
+SPACE_CELL = 600  # metres: streets starting in one cell are cut into postcodes together
 PROPERTIES_PER_LSOA = 650
 LSOAS_PER_WARD = 6
+WARD_SUFFIXES = ["North", "South", "East", "West", "Central", "Park", "Village"]
 
 GAZETTEER_COLUMNS = [
     "uprn",
@@ -94,6 +97,7 @@ def build_gazetteer(n_residential: int, rng: np.random.Generator) -> Gazetteer:
     total_pop = sum(d["population"] for d in districts)
     rows: list[tuple] = []
     streets: list[tuple] = []
+    taken: set[tuple[str, str, str]] = set()  # (street, locality, town): never two streets
     usrn = 38100000
     for d in districts:
         d_target = max(1, round(n_residential * d["population"] / total_pop))
@@ -106,7 +110,7 @@ def build_gazetteer(n_residential: int, rng: np.random.Generator) -> Gazetteer:
                     k > 0
                 )
                 usrn = _lay_out_outward(
-                    rng, places, d, town, outward, centre, per_outward, usrn, rows, streets
+                    rng, places, d, town, outward, centre, per_outward, usrn, rows, streets, taken
                 )
     props = pd.DataFrame(
         rows,
@@ -128,6 +132,7 @@ def build_gazetteer(n_residential: int, rng: np.random.Generator) -> Gazetteer:
             "building_key",
         ],
     )
+    props = _in_space_order(props, streets)
     props = _assign_postcodes(props, rng)
     props = _assign_areas(props, rng)
     step = rng.integers(1, 60, len(props))
@@ -153,7 +158,46 @@ def build_gazetteer(n_residential: int, rng: np.random.Generator) -> Gazetteer:
     return Gazetteer(props[GAZETTEER_COLUMNS + ["building_key"]].reset_index(drop=True), street_df)
 
 
-def _lay_out_outward(rng, places, d, town, outward, centre, target, usrn, rows, streets) -> int:
+def _fresh_street(rng, places, names, localities, town: str, taken: set) -> tuple[str, str, str]:
+    """A street name and locality not yet used together in the town."""
+    for _ in range(10_000):
+        name, short = (
+            next(names, None)
+            or _street_names(rng, places["street_words"], places["street_types"], 1)[0]
+        )
+        locality = str(localities[rng.integers(len(localities))])
+        if (name, locality, town) not in taken:
+            taken.add((name, locality, town))
+            return name, short, locality
+    raise RuntimeError(f"{town}: no unused street name left")
+
+
+def _in_space_order(props: pd.DataFrame, streets: list[tuple]) -> pd.DataFrame:
+    """Order each district's streets along a Z-order curve of where they start, so that
+    cutting properties in order gives compact postcode units and LSOAs."""
+    start = {s[0]: (s[6], s[7]) for s in streets}
+    e = props["usrn"].map(lambda u: start[u][0]).to_numpy() // SPACE_CELL
+    n = props["usrn"].map(lambda u: start[u][1]).to_numpy() // SPACE_CELL
+    key = pd.DataFrame({
+        "district": pd.factorize(props["district_code"])[0],
+        "cell": [z_order(int(a), int(b)) for a, b in zip(e, n, strict=True)],
+        "usrn": props["usrn"], "position": np.arange(len(props)),
+    })  # fmt: skip
+    order = key.sort_values(list(key.columns), kind="stable").index
+    return props.loc[order].reset_index(drop=True)
+
+
+def z_order(x: int, y: int) -> int:
+    """Interleave the bits of two cell numbers: nearby cells get nearby codes."""
+    out = 0
+    for bit in range(16):
+        out |= ((x >> bit) & 1) << (2 * bit) | ((y >> bit) & 1) << (2 * bit + 1)
+    return out
+
+
+def _lay_out_outward(
+    rng, places, d, town, outward, centre, target, usrn, rows, streets, taken
+) -> int:
     """Lay streets around a postcode district's centre until it holds `target` dwellings."""
     urban = town["spread"] >= 2000
     localities = list(rng.choice(places["locality_words"], max(1, target // 1500), replace=False))
@@ -162,10 +206,10 @@ def _lay_out_outward(rng, places, d, town, outward, centre, target, usrn, rows, 
     )
     placed = 0
     while placed < target:
-        name, short = next(names, (None, None))
-        if name is None:  # ran out of distinct names: reuse one in another locality
-            name, short = _street_names(rng, places["street_words"], places["street_types"], 1)[0]
-        locality = str(localities[rng.integers(len(localities))])
+        name, short, locality = _fresh_street(
+            rng, places, names, localities, town["post_town"], taken
+        )
+        house_names: set[str] = set()
         start = centre + rng.normal(0, town["spread"], 2)
         angle = rng.uniform(0, 2 * math.pi)
         direction = np.array([math.cos(angle), math.sin(angle)])
@@ -190,7 +234,7 @@ def _lay_out_outward(rng, places, d, town, outward, centre, target, usrn, rows, 
             )
             station = not streets or streets[-1][4] != town["post_town"]
             for row in _building(
-                rng, places, urban, name, locality, town, number, station and i == 0
+                rng, places, urban, name, locality, town, number, station and i == 0, house_names
             ):
                 rows.append((*row, *common))
                 placed += row[0] in RESIDENTIAL
@@ -214,7 +258,7 @@ def _lay_out_outward(rng, places, d, town, outward, centre, target, usrn, rows, 
     return usrn
 
 
-def _building(rng, places, urban, street, locality, town, number, station):
+def _building(rng, places, urban, street, locality, town, number, station, house_names):
     """The properties of one building: (class, organisation, sub-building, name, number)."""
     orgs = places["organisations"]
     word = street.split()[0]
@@ -252,24 +296,19 @@ def _building(rng, places, urban, street, locality, town, number, station):
         if rng.random() < 0.2:
             return [("CE04", f"{locality} Academy", None, None, number)]
         return [("CE03", f"{word} Primary School", None, None, number)]
-    if not urban and rng.random() < 0.08:  # a named house with no number
-        return [
-            (
-                str(rng.choice(["RD02", "RD03"])),
-                None,
-                None,
-                str(rng.choice(places["house_names"])),
-                None,
-            )
-        ]
+    free = [h for h in places["house_names"] if h not in house_names]
+    if not urban and free and rng.random() < 0.08:  # a named house with no number
+        house_names.add(name := str(rng.choice(free)))
+        return [(str(rng.choice(["RD02", "RD03"])), None, None, name, None)]
     p = [0.3, 0.35, 0.35] if urban else [0.5, 0.35, 0.15]
     return [(str(rng.choice(["RD02", "RD03", "RD04"], p=p)), None, None, None, number)]
 
 
 def _assign_postcodes(props: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Cut each postcode district's properties, in street order, into sectors and units.
-    A building is never split between units."""
+    """Cut each postcode district's properties, in street order, into sectors and units of
+    1-40 properties within a few hundred metres. A building is never split between units."""
     postcodes = np.empty(len(props), dtype=object)
+    east, north = props["easting"].to_numpy(float), props["northing"].to_numpy(float)
     for outward, idx in props.groupby("outward", sort=False).indices.items():
         keys = props["building_key"].to_numpy()[idx]
         starts = np.r_[True, keys[1:] != keys[:-1]]
@@ -278,14 +317,18 @@ def _assign_postcodes(props: pd.DataFrame, rng: np.random.Generator) -> pd.DataF
         letters = [a + b for a in INWARD_LETTERS for b in INWARD_LETTERS]
         per_sector = max(PROPERTIES_PER_SECTOR, len(idx) // 9 + 1)
         sector, unit_no, in_unit, in_sector, quota = 1, 0, 0, 0, next(sizes)
+        anchor = idx[0]
         order = rng.permutation(len(letters))
         for j, i in enumerate(idx):
             too_big = in_unit + building_size[j] > MAX_UNIT
-            if starts[j] and in_unit and (in_unit >= quota or too_big):
-                unit_no, in_unit, quota = unit_no + 1, 0, next(sizes)
+            too_far = math.hypot(east[i] - east[anchor], north[i] - north[anchor]) > UNIT_RADIUS
+            if starts[j] and in_unit and (in_unit >= quota or too_big or too_far):
+                unit_no, in_unit, quota, anchor = unit_no + 1, 0, next(sizes), i
                 if in_sector >= per_sector or unit_no >= len(letters):
                     sector, unit_no, in_sector = sector + 1, 0, 0
                     order = rng.permutation(len(letters))
+                    if sector > 10:
+                        raise ValueError(f"{outward}: more postcode units than ten sectors hold")
             postcodes[i] = f"{outward} {sector % 10}{letters[order[unit_no]]}"
             in_unit += 1
             in_sector += 1
@@ -293,34 +336,55 @@ def _assign_postcodes(props: pd.DataFrame, rng: np.random.Generator) -> pd.DataF
     return props
 
 
+def bisect(
+    idx: np.ndarray, east: np.ndarray, north: np.ndarray, keys: np.ndarray, target: int
+) -> list[np.ndarray]:
+    """Split properties into compact groups of about `target`: halve along the longer side
+    at the median, never between two properties of one building, until groups are small."""
+    if len(idx) <= target * 1.5:
+        return [idx]
+    e, n = east[idx], north[idx]
+    along = e if np.ptp(e) >= np.ptp(n) else n
+    order = idx[np.lexsort((keys[idx], along))]
+    cut = len(order) // 2
+    while 0 < cut < len(order) and keys[order[cut]] == keys[order[cut - 1]]:
+        cut += 1
+    if cut in (0, len(order)):
+        return [idx]
+    return [
+        *bisect(order[:cut], east, north, keys, target),
+        *bisect(order[cut:], east, north, keys, target),
+    ]
+
+
 def _assign_areas(props: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Group consecutive properties of each district into LSOAs, and LSOAs into wards."""
-    lsoa_code = np.empty(len(props), dtype=object)
-    lsoa_name = np.empty(len(props), dtype=object)
-    ward_code = np.empty(len(props), dtype=object)
-    ward_name = np.empty(len(props), dtype=object)
-    lsoa_seq, ward_seq = 1000, 1000
+    """Divide each district into wards, and wards into LSOAs, by recursive bisection."""
+    east, north = props["easting"].to_numpy(float), props["northing"].to_numpy(float)
+    keys = props["building_key"].to_numpy()
     localities = props["locality"].to_numpy()
+    columns = {
+        c: np.empty(len(props), dtype=object)
+        for c in ("lsoa_code", "lsoa_name", "ward_code", "ward_name")
+    }
+    lsoa_seq, ward_seq = 1000, 1000
     for district, idx in props.groupby("district_name", sort=False).indices.items():
-        n_lsoa = max(1, round(len(idx) / PROPERTIES_PER_LSOA))
-        bounds = np.linspace(0, len(idx), n_lsoa + 1).astype(int)
         used: set[str] = set()
-        for k in range(n_lsoa):
-            if k % LSOAS_PER_WARD == 0:
-                ward_seq += int(rng.integers(1, 4))
-                base = str(localities[idx[bounds[k]]])
-                wname = (
-                    base
-                    if base not in used
-                    else f"{base} and {rng.choice(['North', 'South', 'East', 'West', 'Central'])}"
-                )
-                used.add(wname)
-            lsoa_seq += int(rng.integers(1, 4))
-            sel = idx[bounds[k] : bounds[k + 1]]
-            lsoa_code[sel] = f"E01{lsoa_seq:06d}"
-            lsoa_name[sel] = f"{district} {k // 4 + 1:03d}{'ABCD'[k % 4]}"
-            ward_code[sel] = f"E05{ward_seq:06d}"
-            ward_name[sel] = wname
-    props["lsoa_code"], props["lsoa_name"] = lsoa_code, lsoa_name
-    props["ward_code"], props["ward_name"] = ward_code, ward_name
+        k = 0
+        for ward in bisect(idx, east, north, keys, PROPERTIES_PER_LSOA * LSOAS_PER_WARD):
+            ward_seq += int(rng.integers(1, 4))
+            name = pd.Series(localities[ward]).mode().iloc[0]
+            suffix = 1
+            while name in used:  # two wards of one locality: North, South ...
+                name = f"{name.split(' and ')[0]} and {WARD_SUFFIXES[suffix % len(WARD_SUFFIXES)]}"
+                suffix += 1
+            used.add(name)
+            for lsoa in bisect(ward, east, north, keys, PROPERTIES_PER_LSOA):
+                lsoa_seq += int(rng.integers(1, 4))
+                columns["lsoa_code"][lsoa] = f"E01{lsoa_seq:06d}"
+                columns["lsoa_name"][lsoa] = f"{district} {k // 4 + 1:03d}{'ABCD'[k % 4]}"
+                columns["ward_code"][lsoa] = f"E05{ward_seq:06d}"
+                columns["ward_name"][lsoa] = name
+                k += 1
+    for c, values in columns.items():
+        props[c] = values
     return props

@@ -25,6 +25,8 @@ JUNIOR_SHARE = 0.15  # of grown-up sons living with their father: named after hi
 TWIN_SHARE = 0.04  # of families with two or more children
 MARRIED_NAME_SHARE = 0.75  # of women in a couple: took the partner's surname
 MONTHLY = {"move": 0.008, "arrive": 0.001, "depart": 0.001, "birth": 0.005}
+RECENT_MOVERS = 0.15  # of households: moved in the two years before the window
+MAX_VULNERABILITY = 3.0  # caps the latent score, so no one person dominates a feed
 
 
 def death_hazard(age: np.ndarray) -> np.ndarray:
@@ -35,7 +37,7 @@ def death_hazard(age: np.ndarray) -> np.ndarray:
 # Propensity of each domain: weight = exp(a*z + b*deprivation) * sex factor * age curve.
 PROPENSITIES = {
     "offending": (
-        2.2,
+        2.0,
         0.5,
         {"M": 3.0, "F": 1.0},
         lambda a: np.exp(-(((a - 20) / 9) ** 2)) * (a >= 10) + 0.03 * (a >= 18) * (a < 65),
@@ -67,18 +69,19 @@ class Population:
     person: pd.DataFrame  # one row per person (see _people columns)
     household_uprn: np.ndarray  # property index of each household's current home
     household_prev_uprn: np.ndarray  # property index of its previous home, -1 if none
-    household_moved: np.ndarray  # month index of its last move, -1 if none
-    residence: list[tuple[int, int, int]] = field(default_factory=list)  # household, uprn, month
-    deprivation: np.ndarray | None = None  # per property
-    start: np.datetime64 | None = None  # first day of the window
+    deprivation: np.ndarray  # per property
+    start: np.datetime64  # first day of the window
+    seed: int  # keys each agency's numbering of people
+    # (household, property index, month from which it lived there; -1: before the window)
+    residence: list[tuple[int, int, int]] = field(default_factory=list)
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def col(self, name: str) -> np.ndarray:
         """A person column as a numpy array, converted once per month (pandas' string
         columns are slow to convert, and every feed reads the same ones)."""
-        cache = self.__dict__.setdefault("_columns", {})
-        if name not in cache:
-            cache[name] = self.person[name].to_numpy()
-        return cache[name]
+        if name not in self._columns:
+            self._columns[name] = self.person[name].to_numpy()
+        return self._columns[name]
 
     def present(self, month: int) -> np.ndarray:
         return (self.col("entered") <= month) & (self.col("left") > month)
@@ -251,6 +254,7 @@ def build_population(
     n_people: int,
     start: np.datetime64,
     deprivation: np.ndarray,
+    seed: int,
 ) -> Population:
     residential = np.flatnonzero(properties["class_code"].isin(RESIDENTIAL).to_numpy())
     occupied = rng.permutation(residential)[: int(len(residential) * OCCUPANCY)]
@@ -260,15 +264,15 @@ def build_population(
     n_households = int(people["household"].max()) + 1
     hh_uprn = np.full(n_households, -1, dtype=np.int64)
     hh_uprn[people["household"].to_numpy()] = people["_uprn"].to_numpy()
-    pop = Population(
-        person=people.drop(columns="_uprn"),
-        household_uprn=hh_uprn,
-        household_prev_uprn=np.full(n_households, -1, dtype=np.int64),
-        household_moved=np.full(n_households, -1, dtype=np.int64),
-        deprivation=deprivation,
-        start=start,
-    )
-    pop.residence = [(int(h), int(u), 0) for h, u in enumerate(hh_uprn)]
+    # Some households moved in the two years before the window: agencies that last saw them
+    # then still hold the old address.
+    prev = np.full(n_households, -1, dtype=np.int64)
+    recent = np.flatnonzero(rng.random(n_households) < RECENT_MOVERS)
+    prev[recent] = rng.choice(residential, len(recent))
+    prev[prev == hh_uprn] = -1
+    pop = Population(people.drop(columns="_uprn"), hh_uprn, prev, deprivation, start, seed)
+    pop.residence = [(int(h), int(u), -1) for h, u in enumerate(prev) if u >= 0]
+    pop.residence += [(int(h), int(u), 0) for h, u in enumerate(hh_uprn)]
     return pop
 
 
@@ -311,7 +315,6 @@ def advance(
     new_homes, vacant = vacant[: len(movers)], vacant[len(movers) :]
     pop.household_prev_uprn[movers] = pop.household_uprn[movers]
     pop.household_uprn[movers] = new_homes
-    pop.household_moved[movers] = month
     pop.residence.extend((int(h), int(u), month) for h, u in zip(movers, new_homes, strict=True))
 
     n_arrive = rng.binomial(int(occupied_h.sum()), MONTHLY["arrive"])
@@ -342,14 +345,13 @@ def advance(
         pop.household_uprn = np.r_[pop.household_uprn, np.full(extra_h, -1)]
         pop.household_uprn[hh_of["household"].to_numpy()] = hh_of["_uprn"].to_numpy()
         pop.household_prev_uprn = np.r_[pop.household_prev_uprn, np.full(extra_h, -1)]
-        pop.household_moved = np.r_[pop.household_moved, np.full(extra_h, -1)]
         pop.residence.extend(
             (int(h), int(u), month) for h, u in zip(hh_of["household"], hh_of["_uprn"], strict=True)
         )
     pop.person = pd.concat(
         [p, arrivals.drop(columns="_uprn", errors="ignore"), births], ignore_index=True
     )
-    pop.__dict__.pop("_columns", None)
+    pop._columns.clear()
     return {
         "deaths": int(dies.sum()),
         "departures": int(leaving.sum()),
@@ -392,7 +394,8 @@ def propensity(
     a, b, sex_factor, curve = PROPENSITIES[kind]
     age = age_at(pop.col("dob"), when)
     dep = pop.deprivation[pop.household_uprn[pop.col("household")]]
-    w = np.exp(a * pop.col("z") + b * dep) * curve(age.astype(float))
+    z = np.clip(pop.col("z"), -3, MAX_VULNERABILITY)
+    w = np.exp(a * z + b * dep) * curve(age.astype(float))
     w *= np.where(pop.col("sex") == "M", sex_factor["M"], sex_factor["F"])
     w[~present | (age < ages[0]) | (age > ages[1])] = 0.0
     return w

@@ -24,11 +24,11 @@ from .supply import write_supply
 MARKER = ".synthetic-region"  # only folders carrying it are ever cleared by --overwrite
 PEOPLE_PER_HOUSEHOLD = 2.32
 LATE_SHARE = 0.1  # supplies that arrive after the contract's delivery day
+MIN_POPULATION = 100
 
 
 @dataclass
 class Summary:
-    population: int
     months: list[str]
     properties: int = 0
     records: Counter = field(default_factory=Counter)
@@ -65,6 +65,15 @@ def feed_order(contracts: dict[str, Contract]) -> list[Contract]:
     return list(done.values())
 
 
+def _separate(folders: dict[str, Path]) -> None:
+    """Truth must never sit inside landing (a sensor would ingest it), nor any folder in another."""
+    resolved = {k: v.resolve() for k, v in folders.items()}
+    for a, pa in resolved.items():
+        for b, pb in resolved.items():
+            if a != b and (pa == pb or pa.is_relative_to(pb)):
+                raise ValueError(f"--{a} ({folders[a]}) must not be inside --{b} ({folders[b]})")
+
+
 def _prepare(folder: Path, overwrite: bool) -> None:
     if folder.exists() and any(folder.iterdir()):
         if not overwrite:
@@ -92,17 +101,25 @@ def generate(
     progress: bool = True,
 ) -> Summary:
     rates = rates or ErrorRates()
+    if population < MIN_POPULATION:
+        raise ValueError(f"--population must be at least {MIN_POPULATION:,}, not {population:,}")
+    _separate({"out": out, "truth": truth, "reference": reference})
     for folder in (out, truth, reference):
         _prepare(folder, overwrite)
     contracts = feed_order(load_contracts())
-    summary = Summary(population, months)
+    summary = Summary(months)
 
     residential = int(population / PEOPLE_PER_HOUSEHOLD / OCCUPANCY * 1.08)
     gazetteer = build_gazetteer(residential, stream(seed, "gazetteer"))
     region = make_region(gazetteer, stream(seed, "region"))
     start, _ = month_bounds(months[0])
     pop = build_population(
-        stream(seed, "population"), gazetteer.properties, population, start, region.deprivation
+        stream(seed, "population"),
+        gazetteer.properties,
+        population,
+        start,
+        region.deprivation,
+        seed,
     )
     summary.properties = len(gazetteer.properties)
     gazetteer.properties.drop(columns="building_key").to_csv(
@@ -113,6 +130,7 @@ def generate(
     bar = tqdm(
         total=len(months) * len(contracts), desc="hub generate", unit="supply", disable=not progress
     )
+    next_seq: dict[tuple[str, str], int] = {}
     for m, period in enumerate(months):
         month_start, days = month_bounds(period)
         if m:
@@ -122,7 +140,10 @@ def generate(
         parents: dict[str, pd.DataFrame] = {}
         for c in contracts:
             rng = stream(seed, c.name, period)
-            frame = build_events(rng, c, region, pop, period, parents)
+            year = (c.name, period[:4])  # reference numbers run on through a year
+            frame = build_events(rng, c, region, pop, period, parents, next_seq.get(year, 1))
+            if len(frame) and "parent" not in c.synthetic:
+                next_seq[year] = int(frame["seq"].max()) + 1
             parents[c.name] = frame
             rendered = render(rng, c, frame, pop, region, rates, period)
             supplied = _date_supplied(rng, c, month_start, days)
@@ -133,7 +154,7 @@ def generate(
             summary.records[c.name] += len(rendered.table)
             bar.update()
     bar.close()
-    _write_people(pop, truth)
+    _write_people(pop, gazetteer.properties, truth)
     return summary
 
 
@@ -148,9 +169,12 @@ def _date_supplied(rng, c: Contract, month_start, days) -> dt.date:
     ).date()
 
 
-def _write_people(pop, truth: Path) -> None:
+def _write_people(pop, properties: pd.DataFrame, truth: Path) -> None:
     people = pop.person.drop(columns=["z"]).copy()
     people["dob"] = people["dob"].astype("datetime64[s]")
     people.to_parquet(truth / "people.parquet", index=False)
-    residence = pd.DataFrame(pop.residence, columns=["household", "property_index", "from_month"])
-    residence.to_parquet(truth / "residence.parquet", index=False)
+    residence = pd.DataFrame(pop.residence, columns=["household", "property", "from_month"])
+    residence.insert(1, "uprn", properties["uprn"].to_numpy()[residence.pop("property")])
+    residence.sort_values(["household", "from_month"], kind="stable").to_parquet(
+        truth / "residence.parquet", index=False
+    )

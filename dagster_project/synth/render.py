@@ -3,7 +3,6 @@ formats and address style, with the errors of real extracts, and the truth of ev
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,8 +12,9 @@ from ..contracts import LOCATION_ATTRIBUTES, Contract, Field, value_sets
 from . import errors as err
 from .addresses import STYLES, format_postcode, one_line, premises
 from .data import load_data
-from .events import Region
+from .events import Region, draw_codes
 from .population import Population, age_at
+from .refs import agency_refs
 
 NAME_ATTRS = {"first_name", "surname", "full_name"}
 ADDRESS_ATTRS = {
@@ -43,13 +43,6 @@ def coding(value_set: str) -> dict[str, str]:
     return out
 
 
-def agency_ref(agency: str, fmt: str, person_index: np.ndarray) -> list[str]:
-    """A person's reference in one agency's system: stable, unrelated to the truth ID."""
-    salt = zlib.crc32(agency.encode())
-    nums = (person_index.astype(np.int64) * 2654435761 + salt) % 9_000_000 + 1_000_000
-    return [fmt.format(num=int(x)) for x in nums]
-
-
 def _case(values: list, f: Field) -> list:
     case = f.options.get("case")
     if case == "upper":
@@ -67,7 +60,6 @@ class _PersonView:
         role: str,
         frame: pd.DataFrame,
         pop: Population,
-        region: Region,
         rates: err.ErrorRates,
     ):
         attrs = {f.attribute for f in contract.fields_for(role)}
@@ -76,6 +68,7 @@ class _PersonView:
         n = len(idx)
         safe = np.maximum(idx, 0)
         self.idx = idx
+        self.seed = pop.seed
         self.errors: list[list[str]] = [[] for _ in range(n)]
         self.first = pop.col("first_name")[safe].copy()
         self.surname = pop.col("surname")[safe].copy()
@@ -150,17 +143,25 @@ class _PersonView:
             m = hit(rates.stale_address, moved)
             self.uprn[m] = pop.household_prev_uprn[hh][m]
             note(m, "stale_address")
-            _address_errors(self, rng, rates, hit, note, attrs)
+            _address_errors(self, rng, rates, hit, note, attrs, shows_postcode(contract, role))
 
 
-def _address_errors(view, rng, rates, hit, note, attrs) -> None:
+def shows_postcode(contract: Contract, role: str) -> bool:
+    """Whether a role's postcode is delivered, in its own column or inside the address."""
+    return any(
+        f.attribute == "postcode" or (f.attribute == "address" and f.options.get("with_postcode"))
+        for f in contract.fields_for(role)
+    )
+
+
+def _address_errors(view, rng, rates, hit, note, attrs, postcode: bool) -> None:
     n = len(view.uprn)
     everyone = np.ones(n, bool)
     if attrs & {"address", "address_line1"}:
         m = hit(rates.address_variant, everyone)
         view.style[m] = rng.choice(STYLES[1:], int(m.sum()))
         note(m, "address_variant")
-    if "postcode" in attrs or "address" in attrs:
+    if postcode:
         for attr, code, rate in (
             ("pc_no_space", "postcode_no_space", rates.postcode_no_space),
             ("pc_lower", "postcode_lower", rates.postcode_lower),
@@ -216,7 +217,9 @@ def _person_columns(
         has = view.has
         if a == "ref":
             fmt = f.options.get("ref_format", "{num}")
-            refs = agency_ref(f.options.get("ref_scope", contract.agency), fmt, view.idx)
+            refs = agency_refs(
+                view.seed, f.options.get("ref_scope", contract.agency), fmt, np.maximum(view.idx, 0)
+            )
             col = [r if h else None for r, h in zip(refs, has, strict=True)]
         elif a == "first_name":
             col = [x if h else None for x, h in zip(view.first, has, strict=True)]
@@ -283,14 +286,8 @@ def _person_columns(
 
 def _codes_by(rng, f: Field, frame: pd.DataFrame) -> np.ndarray:
     """Values of a coded attribute; an ordered scale follows the record's risk."""
-    vals = value_sets()[f.value_set]["values"]
-    codes = np.array([str(v["code"]) for v in vals], dtype=object)
-    w = np.array([v.get("weight", 1) for v in vals], dtype=float)
-    if f.options.get("by_risk"):
-        cum = np.cumsum(w / w.sum())
-        risk = np.clip(frame["risk"].to_numpy() + rng.normal(0, 0.1, len(frame)), 0, 0.9999)
-        return codes[np.searchsorted(cum, risk, side="right")]
-    return codes[rng.choice(len(codes), size=len(frame), p=w / w.sum())]
+    risk = frame["risk"].to_numpy() if f.options.get("by_risk") else None
+    return draw_codes(rng, f.value_set, len(frame), risk)
 
 
 def _location_columns(
@@ -307,8 +304,8 @@ def _location_columns(
     n = len(frame)
     style = np.full(n, "standard", dtype=object)
     attrs = {f.attribute for f in fields}
-    if attrs & {"address"}:
-        m = rng.random(n) < rates.address_variant
+    if attrs & {"address"}:  # only a property's address can be written another way
+        m = (rng.random(n) < rates.address_variant) & (frame["loc_prop"].to_numpy() >= 0)
         style[m] = rng.choice(STYLES[1:], int(m.sum()))
         for i in np.flatnonzero(m):
             errors[i].append("address_variant")
@@ -466,7 +463,7 @@ def render(
     for role in contract.roles:
         if role not in frame:
             raise ValueError(f"{contract.name}: the synthetic spec has no actor {role!r}")
-        views[role] = _PersonView(rng, contract, role, frame, pop, region, rates)
+        views[role] = _PersonView(rng, contract, role, frame, pop, rates)
         columns.update(_person_columns(rng, contract, role, views[role], region, frame))
     table = pd.DataFrame({c: columns[c] for c in contract.columns})
 

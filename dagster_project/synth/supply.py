@@ -4,7 +4,6 @@ encoding, and `supply.yml` with the metadata of seeds/003 section 3.4."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import unicodedata
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import xlsxwriter
 import yaml
 
 from ..contracts import Contract
+from ..supplies import sha256
 
 # Fixed so that the same seed gives the same bytes (xlsx files carry a creation time).
 XLSX_CREATED = dt.datetime(2000, 1, 1)
@@ -97,14 +97,6 @@ def _write_xlsx(table: pd.DataFrame, contract: Contract, path: Path) -> None:
             else:
                 ws.write_string(i, j, str(v))
     wb.close()
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_supply(

@@ -1,0 +1,115 @@
+"""One Dagster asset per feed contract (`raw/<feed>`), partitioned by month and grouped by
+agency, with the gate as a blocking asset check: a refused supply fails the check, so nothing
+downstream of that month runs."""
+
+import functools
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from .config import first_month, paths
+from .contracts import Contract, load_contracts
+from .ingest import ingest
+
+GATE = "gate"
+
+
+@functools.cache
+def monthly() -> dg.MonthlyPartitionsDefinition:
+    """From HUB_FIRST_MONTH to the last complete month."""
+    return dg.MonthlyPartitionsDefinition(start_date=f"{first_month()}-01", end_offset=0)
+
+
+def asset_key(contract: Contract) -> dg.AssetKey:
+    return dg.AssetKey(["raw", contract.name])
+
+
+def _description(c: Contract) -> str:
+    return (
+        f"{c.dataset}, supplied monthly by {c.agency_name} (seeds/003 section {c.section}). "
+        f"{c.description} Appended to raw.{c.name} after its expectation suite passes."
+    )
+
+
+def feed_asset(contract: Contract) -> dg.AssetsDefinition:
+    c = contract
+
+    @dg.asset(
+        key=asset_key(c),
+        group_name=c.agency,
+        partitions_def=monthly(),
+        description=_description(c),
+        kinds={"duckdb", "python"},
+        metadata={
+            "classification": c.classification,
+            "guidance_classification": c.guidance_classification,
+            "legal_basis": c.legal_basis,
+            "retention": c.retention,
+            "delivery_day": c.delivery_day,
+            "contract": f"dagster_project/feeds/{c.name}.yml",
+            "suite": f"expectations/{c.name}.json",
+            "dagster/column_schema": dg.TableSchema(columns=[
+                dg.TableColumn(f.name, "VARCHAR", description=f.meaning) for f in c.fields]),
+        },
+        check_specs=[dg.AssetCheckSpec(
+            GATE, asset=asset_key(c), blocking=True, partitions_def=monthly(),
+            description=f"The supply meets expectations/{c.name}.json (Great Expectations); "
+                        "if not it is quarantined and the archive is untouched.")],
+    )  # fmt: skip
+    def _feed(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+        period = context.partition_key[:7]
+        outcome = ingest(
+            c,
+            period,
+            duckdb.get_connection,
+            paths(),
+            on_stage=lambda stage: context.log.debug(f"append {stage}"),
+        )
+        for warning in outcome.warnings:
+            context.log.warning(f"{c.name} {period}: {warning}")
+        if outcome.status == "missing":
+            raise dg.Failure(description=outcome.sentence)
+        log = context.log.info if outcome.passed else context.log.error
+        log(outcome.sentence)
+        metadata = {
+            "status": outcome.status,
+            "rows": outcome.rows,
+            "supply_id": outcome.supply_id or "",
+        }
+        if outcome.quarantine:
+            metadata["quarantine"] = dg.MetadataValue.path(str(outcome.quarantine))
+        check = dg.AssetCheckResult(
+            check_name=GATE,
+            passed=outcome.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=outcome.sentence,
+            metadata={"failed": [f"{f.rule}: {f.observed}" for f in outcome.gate.failures]}
+            if outcome.gate
+            else {},
+        )
+        return dg.MaterializeResult(metadata=metadata, check_results=[check])
+
+    return _feed
+
+
+@functools.cache
+def feed_assets() -> tuple[dg.AssetsDefinition, ...]:
+    return tuple(feed_asset(c) for c in load_contracts().values())
+
+
+@functools.cache
+def refresh_job():
+    # In-process: one step at a time, so one DuckDB writer at a time within a run; the run
+    # queue (dagster.yaml) runs one run at a time.
+    return dg.define_asset_job(
+        "monthly_refresh", selection=dg.AssetSelection.key_prefixes("raw"),
+        partitions_def=monthly(), executor_def=dg.in_process_executor,
+        description="Ingest every feed's supply for a month through its gate.")  # fmt: skip
+
+
+def refresh_schedule() -> dg.ScheduleDefinition:
+    """The unattended refresh of the month just ended, once the latest delivery day has passed."""
+    latest_delivery = max(c.delivery_day for c in load_contracts().values())
+    return dg.build_schedule_from_partitioned_job(
+        refresh_job(), name="monthly_refresh_schedule", day_of_month=min(28, latest_delivery + 1),
+        hour_of_day=6, default_status=dg.DefaultScheduleStatus.RUNNING)  # fmt: skip

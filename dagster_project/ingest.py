@@ -1,0 +1,207 @@
+"""One month of one feed, from landing to the archive: open the supply, run the gate, then
+either append it (replacing that month) or quarantine it. Dagster's feed assets, the CLI and
+the tests all come through `ingest`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import archive, gate
+from .config import Paths
+from .contracts import Contract
+from .quarantine import quarantine
+from .supplies import MONTH, Supply, SupplyError, open_supply
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+@dataclass
+class Outcome:
+    feed: str
+    period: str
+    status: str  # loaded | replaced | unchanged | quarantined | missing
+    sentence: str  # what happened, in one sentence; no personal data
+    rows: int = 0
+    supply_id: str | None = None
+    quarantine: Path | None = None
+    gate: gate.GateResult | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.status in ("loaded", "replaced", "unchanged")
+
+
+def signature(folder: Path) -> list:
+    """What the sensor compares to notice a new or replaced supply without reading it."""
+    return sorted(
+        [p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.iterdir() if p.is_file()
+    )
+
+
+def _state_file(where: Paths, contract: Contract, period: str) -> Path:
+    return where.landing_state / contract.name / f"{period}.json"
+
+
+def seen(where: Paths, contract: Contract, period: str, folder: Path) -> bool:
+    """Whether this exact supply was already processed (the sensor's test)."""
+    state = _state_file(where, contract, period)
+    return state.exists() and json.loads(state.read_text())["signature"] == signature(folder)
+
+
+def _remember(where: Paths, contract: Contract, period: str, folder: Path, sha: str) -> None:
+    state = _state_file(where, contract, period)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"signature": signature(folder), "sha256": sha}))
+
+
+def _advice(contract: Contract, period: str, where: Paths) -> str:
+    who = contract.supplier.get("email") or contract.agency_name
+    return (
+        f"ask {contract.agency_name} ({who}) for a corrected supply, put it in "
+        f"{contract.landing_dir(where.landing, period)}/ and re-run the {period} "
+        f"partition of {contract.name}"
+    )
+
+
+def ingest(
+    contract: Contract,
+    period: str,
+    connect: Connect,
+    where: Paths,
+    on_stage: Callable[[str], None] = lambda stage: None,
+) -> Outcome:
+    folder = contract.landing_dir(where.landing, period)
+    if not MONTH.match(period):
+        raise ValueError(f"{period!r} is not a month (YYYY-MM)")
+    where.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        return _nothing_landed(contract, period, connect, where, folder)
+    processed = archive.now()
+    try:
+        supply = open_supply(contract, folder, period)
+    except SupplyError as e:
+        return _refuse(contract, period, connect, where, folder, str(e), processed)
+
+    with connect() as con:
+        archive.ensure(con, contract)
+        current = archive.loaded(con, contract.name, period)
+    if current and current[1] == supply.sha256:
+        _remember(where, contract, period, folder, supply.sha256)
+        return Outcome(
+            contract.name,
+            period,
+            "unchanged",
+            f"{contract.name} {period}: this supply ({supply.supply_id}) is already "
+            "in the archive; nothing to do",
+            supply_id=supply.supply_id,
+        )
+
+    result = gate.validate(supply)
+    row = _register_row(supply, processed, result)
+    if not result.success:
+        return _refuse(
+            contract, period, connect, where, folder, result.summary(), processed, supply, result
+        )
+    with connect() as con:
+        rows = archive.replace_month(con, supply, row, on_stage)
+    _remember(where, contract, period, folder, supply.sha256)
+    status = "replaced" if current else "loaded"
+    extra = f"; it replaces {current[0]}" if current else ""
+    dups = (
+        f" ({result.exact_duplicates} exact duplicate rows kept as delivered)"
+        if result.exact_duplicates
+        else ""
+    )
+    return Outcome(
+        contract.name,
+        period,
+        status,
+        f"{contract.name} {period}: loaded {rows:,} rows{dups}{extra}; {result.summary()}",
+        rows,
+        supply.supply_id,
+        gate=result,
+        warnings=supply.warnings,
+    )
+
+
+def _register_row(supply: Supply, processed, result: gate.GateResult | None) -> dict:
+    c, meta = supply.contract, supply.metadata
+    month_end = pd.Period(supply.period, "M").end_time.date()
+    received = min(p.stat().st_mtime for p in supply.folder.iterdir())
+    return {
+        "supply_id": supply.supply_id, "feed": c.name, "agency": c.agency,
+        "period": supply.period, "source_file": supply.path.name,
+        "file_sha256": supply.sha256, "records_declared": meta.get("records"),
+        "records_read": len(supply.frame),
+        "exact_duplicates": result.exact_duplicates if result else None,
+        "date_supplied": meta.get("date_supplied"),
+        "due_date": month_end + pd.Timedelta(days=c.delivery_day),
+        "received_at": pd.Timestamp(received, unit="s").floor("s").to_pydatetime(),
+        "processed_at": processed, "gate": "passed" if result and result.success else "failed",
+        "status": "loaded",
+    }  # fmt: skip
+
+
+def _refuse(
+    contract, period, connect, where, folder, reason, processed, supply=None, result=None
+) -> Outcome:
+    advice = _advice(contract, period, where)
+    row = _register_row(supply, processed, result) if supply else {
+        "supply_id": f"{contract.name}/{period}/unreadable", "feed": contract.name,
+        "agency": contract.agency, "period": period, "processed_at": processed,
+        "gate": "not run"}  # fmt: skip
+    dest = quarantine(
+        folder,
+        where.quarantine,
+        contract,
+        period,
+        reason,
+        advice,
+        processed,
+        result.result if result else None,
+    )
+    with connect() as con:
+        archive.ensure(con, contract)
+        archive.register(
+            con, {**row, "status": "quarantined", "reason": reason, "quarantine_path": str(dest)}
+        )
+    return Outcome(
+        contract.name,
+        period,
+        "quarantined",
+        f"{contract.name} {period} refused: {reason}. The supply is in {dest}; {advice}.",
+        supply_id=row["supply_id"],
+        quarantine=dest,
+        gate=result,
+    )
+
+
+def _nothing_landed(contract, period, connect, where, folder) -> Outcome:
+    with connect() as con:
+        archive.ensure(con, contract)
+        current = archive.loaded(con, contract.name, period)
+    if current:
+        return Outcome(
+            contract.name,
+            period,
+            "unchanged",
+            f"{contract.name} {period}: no new supply in {folder}; the archive keeps {current[0]}",
+            supply_id=current[0],
+        )
+    due = pd.Period(period, "M").end_time.date() + pd.Timedelta(days=contract.delivery_day)
+    return Outcome(
+        contract.name,
+        period,
+        "missing",
+        f"{contract.name} {period}: no supply has landed in {folder} (due on "
+        f"{due:%d %B %Y} from {contract.agency_name}); the sensor will load it when "
+        "it arrives",
+    )
