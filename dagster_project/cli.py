@@ -61,8 +61,8 @@ def _refresh(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from .contracts import load_contracts
-    from .definitions import resources
-    from .feeds_assets import asset_key, feed_assets, monthly
+    from .definitions import defs
+    from .feeds_assets import asset_key, monthly
     from .synth.region import month_range
 
     months = month_range(args.month)
@@ -79,37 +79,35 @@ def _refresh(args: argparse.Namespace) -> int:
     if unknown:
         raise ValueError(f"no contract for feed {', '.join(unknown)}")
     home = dagster_home()
-    instance = dg.DagsterInstance.get()
-    bad = 0
-    for month in months:
-        result = dg.materialize(
-            list(feed_assets()),
-            partition_key=f"{month}-01",
-            instance=instance,
-            resources=resources(),
-            raise_on_error=False,
-            selection=[asset_key(contracts[f]) for f in feeds],
-            tags={"hub/source": "hub refresh"},
-        )
-        counts: dict[str, int] = {}
-        for event in result.get_asset_check_evaluations():
-            counts["passed" if event.passed else "refused"] = (
-                counts.get("passed" if event.passed else "refused", 0) + 1
+    job = defs().resolve_job_def("monthly_refresh")
+    logging = {
+        "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "WARNING"}}}
+    }
+    problems = 0
+    with dg.DagsterInstance.get() as instance:
+        for month in months:
+            result = job.execute_in_process(
+                partition_key=f"{month}-01",
+                instance=instance,
+                raise_on_error=False,
+                asset_selection=[asset_key(contracts[f]) for f in feeds],
+                run_config=logging,
+                tags={"hub/source": "hub refresh"},
             )
-        failed_steps = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        for e in failed_steps:
-            print(f"  {e.step_key}: {e.step_failure_data.error.message.strip().splitlines()[-1]}")
-        summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-        print(
-            f"{month}: {summary}{f', {len(failed_steps)} failed' if failed_steps else ''} "
-            f"(run {result.run_id[:8]})"
-        )
-        for event in result.get_asset_check_evaluations():
-            if not event.passed:
-                print(f"  {event.description}")
-        bad += counts.get("refused", 0) + len(failed_steps)
-    print(f"Warehouse: {paths().warehouse}; runs recorded in {home} (see them with `make dev`).")
-    return 1 if bad else 0
+            checks = result.get_asset_check_evaluations()
+            refused = [c for c in checks if not c.passed]
+            failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+            print(
+                f"{month}: {len(checks) - len(refused)} passed, {len(refused)} refused, "
+                f"{len(failed)} failed (run {result.run_id[:8]})"
+            )
+            for c in refused:
+                print(f"  {c.description}")
+            for e in failed:
+                print(f"  {e.step_failure_data.error.message.strip().splitlines()[-1]}")
+            problems += len(refused) + len(failed)
+    print(f"Warehouse: {paths().warehouse}; runs recorded in {home} (`make dev` shows them).")
+    return 1 if problems else 0
 
 
 def _suites(args: argparse.Namespace) -> int:
@@ -151,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("refresh", help="ingest a month of every feed through Dagster")
     r.add_argument("--month", required=True, help="YYYY-MM, or a range YYYY-MM:YYYY-MM")
     r.add_argument("--feed", action="append", help="only this feed (repeatable)")
+    r.add_argument("--verbose", action="store_true", help="log every step")
     r.set_defaults(func=_refresh)
 
     s = sub.add_parser("suites", help="write expectation suites from the feed contracts")

@@ -40,7 +40,7 @@ def period_pattern(fmt: str, period: str) -> str:
     """A regex matching exactly the dates of one month written in a strftime format."""
     year, month = period.split("-")
     tokens = {
-        "%d": r"(0[1-9]|[12][0-9]|3[01])", "%m": month, "%Y": year, "%y": year[2:],
+        "%d": r"(?:0[1-9]|[12][0-9]|3[01])", "%m": month, "%Y": year, "%y": year[2:],
         "%b": f"(?i:{MONTHS[int(month) - 1]})", "%B": f"(?i:{_month_name(int(month))})",
     }  # fmt: skip
     out, i = "", 0

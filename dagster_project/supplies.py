@@ -173,6 +173,11 @@ def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
             if header is None:
                 raise SupplyError(f"{path}: the file has no header line")
             width = len(header)
+            if width == 1 and any(d in header[0] for d in ",;|\t" if d != delimiter):
+                raise SupplyError(
+                    f"{path}: the header is one column, {header[0][:80]!r}: the "
+                    f"contract says the delimiter is {delimiter!r}"
+                )
             for n, row in enumerate(reader, start=1):
                 if len(row) != width:
                     raise SupplyError(
@@ -200,6 +205,8 @@ def _csv_reason(e: csv.Error) -> str:
         return "the file holds binary data (NUL bytes)"
     if "unexpected end of data" in text or "EOF" in text:
         return "a quoted field is never closed (unterminated quote or truncated file)"
+    if "expected after" in text:
+        return "a quotation mark in the middle of a field (an unterminated or unescaped quote)"
     return text
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +74,86 @@ def noisy_region(tmp_path_factory) -> Region:
     return make_region(
         tmp_path_factory.mktemp("noisy"), 40_000, "2024-01:2024-06", seed=11, rates=rates
     )
+
+
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory) -> Region:
+    """A small region whose supplies the ingest tests copy and spoil."""
+    return make_region(tmp_path_factory.mktemp("pristine"), 3_000, "2024-01:2024-02", seed=5)
+
+
+class Hub:
+    """A hub of its own for one test: landing copied from the pristine region, an empty
+    warehouse, HUB_DATA_DIR pointing at it."""
+
+    def __init__(self, root: Path, pristine: Region):
+        import shutil
+
+        from dagster_project.config import Paths
+
+        self.root, self.where = root, Paths(root)
+        shutil.copytree(pristine.landing, self.where.landing)
+
+    def contract(self, feed: str):
+        from dagster_project.contracts import load_contracts
+
+        return load_contracts()[feed]
+
+    def folder(self, feed: str, month: str) -> Path:
+        return self.contract(feed).landing_dir(self.where.landing, month)
+
+    def data_file(self, feed: str, month: str) -> Path:
+        return self.folder(feed, month) / self.contract(feed).file.filename(month)
+
+    def connect(self):
+        import contextlib
+
+        import duckdb
+
+        @contextlib.contextmanager
+        def connection():
+            self.where.warehouse.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(self.where.warehouse))
+            try:
+                yield con
+            finally:
+                con.close()
+
+        return connection()
+
+    def ingest(self, feed: str, month: str):
+        from dagster_project.ingest import ingest
+
+        return ingest(self.contract(feed), month, self.connect, self.where)
+
+    def archive(self, feed: str) -> tuple[int, int]:
+        """Row count and a checksum of every value of the feed's raw table."""
+        with self.connect() as con:
+            exists = con.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = 'raw' AND table_name = ?",
+                [feed],
+            ).fetchone()
+            if not exists[0]:
+                return 0, 0
+            df = con.execute(f'SELECT * FROM raw."{feed}" ORDER BY _partition, _row_number').df()
+        return len(df), int(pd.util.hash_pandas_object(df.astype(str), index=False).sum())
+
+    def register(self, feed: str) -> pd.DataFrame:
+        with self.connect() as con:
+            return con.execute(
+                "SELECT * FROM ops.supply_register WHERE feed = ? ORDER BY processed_at, status",
+                [feed],
+            ).df()
+
+
+@pytest.fixture
+def hub(tmp_path, pristine, monkeypatch) -> Hub:
+    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "data"))
+    return Hub(tmp_path / "data", pristine)
+
+
+def run_hub(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The `hub` console script of the environment running the tests, as a user would."""
+    exe = Path(sys.executable).with_name("hub")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=900, env=env)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+from conftest import run_hub
 
 
-def hub(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    exe = shutil.which("hub") or [sys.executable, "-m", "dagster_project.cli"]
-    cmd = [exe, *args] if isinstance(exe, str) else [*exe, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600)
+def hub(*args: str) -> subprocess.CompletedProcess:
+    return run_hub(*args)
 
 
 def generate_into(tmp_path, population: int, *extra: str) -> subprocess.CompletedProcess:
@@ -61,7 +61,13 @@ def test_bad_arguments_are_named():
 
 def test_dagster_definitions_load(tmp_path):
     result = subprocess.run(
-        [shutil.which("dagster") or "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "definitions",
+            "validate",
+            "-w",
+            "workspace.yaml",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

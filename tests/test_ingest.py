@@ -1,0 +1,290 @@
+"""Ingest through Dagster: real partitions of real feeds, exactly once, a blocking gate, the
+sensor and schedule, one writer at a time, and an append that survives `kill -9`."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import dagster as dg
+import pytest
+import yaml
+from conftest import run_hub
+from dagster_duckdb import DuckDBResource
+
+from dagster_project.contracts import load_contracts
+from dagster_project.feeds_assets import asset_key, feed_asset, monthly
+from dagster_project.landing import landing_sensor
+
+FEED, MONTH = "crime_offence", "2024-02"
+
+
+def materialize(hub, feed, month, *extra):
+    resources = {"duckdb": DuckDBResource(database=str(hub.where.warehouse))}
+    hub.where.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dg.materialize(
+        [feed_asset(hub.contract(feed)), *extra],
+        partition_key=f"{month}-01",
+        resources=resources,
+        raise_on_error=False,
+    )
+
+
+def test_every_feed_materializes_a_real_partition(hub):
+    for feed in load_contracts():
+        result = materialize(hub, feed, MONTH)
+        assert result.success, feed
+        [check] = result.get_asset_check_evaluations()
+        assert check.passed, check.description
+        rows, _ = hub.archive(feed)
+        meta = yaml.safe_load((hub.folder(feed, MONTH) / "supply.yml").read_text())
+        assert rows == meta["records"], feed
+
+
+def test_a_refused_supply_fails_the_blocking_check_and_stops_downstream(hub):
+    ran = []
+
+    @dg.asset(deps=[asset_key(hub.contract(FEED))], partitions_def=monthly())
+    def downstream():
+        ran.append(True)
+
+    meta_path = hub.folder(FEED, MONTH) / "supply.yml"
+    meta = yaml.safe_load(meta_path.read_text())
+    meta["records"] += 1
+    meta_path.write_text(yaml.safe_dump(meta))
+    result = materialize(hub, FEED, MONTH, downstream)
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "supply.yml says" in check.description and "re-run" in check.description
+    assert not ran, "an asset downstream of a refused month ran"
+    assert hub.archive(FEED) == (0, 0)
+
+
+def test_a_missing_supply_fails_with_what_to_expect(hub):
+    shutil.rmtree(hub.folder(FEED, MONTH))
+    result = materialize(hub, FEED, MONTH)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "no supply has landed" in str(failure.step_failure_data.user_failure_data.description)
+
+
+def test_the_same_supply_twice_is_a_no_op(hub):
+    first = hub.ingest(FEED, MONTH)
+    before = hub.archive(FEED)
+    again = hub.ingest(FEED, MONTH)
+    assert (first.status, again.status) == ("loaded", "unchanged")
+    assert hub.archive(FEED) == before
+    assert hub.register(FEED)["status"].tolist() == ["loaded"]
+
+
+def test_a_new_supply_for_a_loaded_month_replaces_it_and_says_so(hub):
+    hub.ingest(FEED, "2024-01")
+    first = hub.ingest(FEED, MONTH)
+    path = hub.data_file(FEED, MONTH)
+    with open(path, encoding="utf-8", newline="") as fh:
+        data = list(csv.reader(fh))
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(data[:-1])  # one record withdrawn
+    meta_path = hub.folder(FEED, MONTH) / "supply.yml"
+    meta = yaml.safe_load(meta_path.read_text())
+    meta["records"] -= 1
+    meta["file"].pop("sha256")
+    meta_path.write_text(yaml.safe_dump(meta))
+    second = hub.ingest(FEED, MONTH)
+    assert second.status == "replaced" and first.supply_id in second.sentence
+    register = hub.register(FEED).set_index("supply_id")
+    assert register.loc[first.supply_id, "status"] == "replaced"
+    assert register.loc[first.supply_id, "replaced_by"] == second.supply_id
+    assert register.loc[second.supply_id, "status"] == "loaded"
+    with hub.connect() as con:
+        per_month = dict(
+            con.execute("SELECT _partition, count(*) FROM raw.crime_offence GROUP BY 1").fetchall()
+        )
+    assert per_month[MONTH] == second.rows == first.rows - 1
+    assert per_month["2024-01"] > 0, "replacing a month touched another month"
+
+
+def test_lineage_and_register(hub):
+    outcome = hub.ingest(FEED, MONTH)
+    with hub.connect() as con:
+        lineage = con.execute(
+            "SELECT DISTINCT _supply_id, _source_file, _file_sha256, _partition FROM "
+            "raw.crime_offence"
+        ).fetchall()
+        numbers = [
+            r[0]
+            for r in con.execute("SELECT _row_number FROM raw.crime_offence ORDER BY 1").fetchall()
+        ]
+    assert lineage == [
+        (
+            outcome.supply_id,
+            f"police/{FEED}/{MONTH}/TVP_CRIME_OFFENCES_202402.csv",
+            outcome.supply_id.split("/")[-1] + lineage[0][2][12:],
+            MONTH,
+        )
+    ]
+    assert numbers == list(range(1, outcome.rows + 1))
+    row = hub.register(FEED).iloc[0]
+    assert row["gate"] == "passed" and row["records_read"] == outcome.rows
+    assert row["due_date"].date() == dt.date(2024, 3, 7) and row["date_supplied"] is not None
+
+
+KILL_CHILD = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    import duckdb, contextlib
+    from dagster_project.config import Paths
+    from dagster_project.contracts import load_contracts
+    from dagster_project.ingest import ingest
+
+    where = Paths(Path(sys.argv[1]))
+
+    @contextlib.contextmanager
+    def connect():
+        con = duckdb.connect(str(where.warehouse))
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def stage(name):
+        print(name, flush=True)
+        if name == sys.argv[2]:
+            sys.stdin.read()  # wait here until killed
+
+    print(ingest(load_contracts()["crime_offence"], "2024-02", connect, where, stage).status)
+""")
+
+
+def _big_supply(hub, copies: int):
+    """The month's supply many times over, every record under a new reference."""
+    path = hub.data_file(FEED, MONTH)
+    with open(path, encoding="utf-8", newline="") as fh:
+        header, *data = list(csv.reader(fh))
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(header)
+        n = 0
+        for _ in range(copies):
+            for row in data:
+                n += 1
+                out.writerow([f"43/{n:06d}/24", *row[1:]])
+    meta_path = hub.folder(FEED, MONTH) / "supply.yml"
+    meta = yaml.safe_load(meta_path.read_text())
+    meta["records"], _ = n, meta["file"].pop("sha256")
+    meta_path.write_text(yaml.safe_dump(meta))
+    return n
+
+
+@pytest.mark.parametrize("kill_after", ["begun", "inserted", "committed"])
+def test_kill_during_append_leaves_the_archive_before_or_after(hub, kill_after):
+    hub.ingest(FEED, "2024-01")
+    hub.ingest(FEED, MONTH)
+    before = hub.archive(FEED), hub.register(FEED)["status"].tolist()
+    rows = _big_supply(hub, copies=400)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILL_CHILD, str(hub.root), kill_after],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    for line in child.stdout:
+        if line.strip() == kill_after:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+
+    after = hub.archive(FEED), hub.register(FEED)["status"].tolist()
+    if kill_after == "committed":  # the whole new month, and the register says so
+        with hub.connect() as con:
+            n = con.execute(
+                "SELECT count(*) FROM raw.crime_offence WHERE _partition = ?", [MONTH]
+            ).fetchone()[0]
+        assert n == rows
+        assert sorted(after[1]) == ["loaded", "loaded", "replaced"]
+    else:
+        assert after == before, "a killed append left the archive half-written"
+
+
+def test_one_writer_at_a_time_waits_instead_of_failing(hub):
+    """A second process holding the warehouse's write lock delays ingest; it never fails it."""
+    hub.where.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('locked', flush=True); time.sleep(4); c.close()",
+            str(hub.where.warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    started = time.monotonic()
+    result = materialize(hub, FEED, MONTH)
+    holder.wait(timeout=30)
+    assert result.success and result.get_asset_check_evaluations()[0].passed
+    assert time.monotonic() - started > 1, "ingest did not wait for the lock"
+
+
+def test_sensor_requests_new_supplies_and_quarantines_strays(hub):
+    from dagster_project.definitions import defs
+
+    stray = hub.where.landing / "police" / FEED / "2099-01"
+    shutil.copytree(hub.folder(FEED, MONTH), stray)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, definitions=defs())
+        requests = list(landing_sensor()(context))
+    runs = [r for r in requests if isinstance(r, dg.RunRequest)]
+    months = {(r.asset_selection[0].path[-1], r.partition_key) for r in runs}
+    assert (FEED, f"{MONTH}-01") in months and len(runs) == 25 * 2
+    assert not stray.exists()
+    [quarantined] = (hub.where.quarantine / "police" / FEED / "2099-01").iterdir()
+    assert "outside the months the hub holds" in (quarantined / "validation.json").read_text()
+
+    hub.ingest(FEED, MONTH)  # processed: the sensor leaves it alone until it changes
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, definitions=defs())
+        again = {
+            r.asset_selection[0].path[-1] + r.partition_key
+            for r in landing_sensor()(context)
+            if isinstance(r, dg.RunRequest)
+        }
+    assert f"{FEED}{MONTH}-01" not in again
+
+
+def test_schedule_refreshes_the_month_just_ended():
+    from dagster_project.definitions import defs
+
+    schedule = defs().get_schedule_def("monthly_refresh_schedule")
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=dt.datetime(2024, 3, 21, 6, 0)
+        )
+        [request] = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2024-02-01"
+
+
+def test_refresh_refuses_a_month_outside_the_partitions(hub):
+    result = run_hub("refresh", "--month", "2099-01")
+    assert result.returncode == 2 and "outside the months the hub holds" in result.stderr
+
+
+def test_refresh_runs_months_through_dagster_and_records_the_runs(hub, tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    feeds = ["--feed", FEED, "--feed", "asb"]
+    result = run_hub("refresh", "--month", "2024-01:2024-02", *feeds, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2024-01: 2 passed, 0 refused, 0 failed" in result.stdout
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        runs = instance.get_runs()
+    assert len(runs) == 2 and {r.job_name for r in runs} == {"monthly_refresh"}

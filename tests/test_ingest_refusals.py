@@ -1,0 +1,349 @@
+"""Every kind of bad supply is refused cleanly: a clear error naming the file and the reason,
+the supply moved to quarantine with its validation result and report, and nothing in the
+archive changed. Each case spoils one month of a real generated supply."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import openpyxl
+import pytest
+import yaml
+
+FEED, MONTH = "crime_offence", "2024-02"
+
+
+def rows(path, delimiter=","):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh, delimiter=delimiter))
+
+
+def write_rows(path, data, delimiter=","):
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=delimiter, lineterminator="\n").writerows(data)
+
+
+def meta_of(hub, feed=FEED, month=MONTH):
+    return yaml.safe_load((hub.folder(feed, month) / "supply.yml").read_text(encoding="utf-8"))
+
+
+def set_meta(hub, meta, feed=FEED, month=MONTH):
+    (hub.folder(feed, month) / "supply.yml").write_text(yaml.safe_dump(meta), encoding="utf-8")
+
+
+def edit(hub, fn, feed=FEED, month=MONTH, keep_count=True):
+    """Apply fn to the data rows (header first); supply.yml's checksum is dropped, as an agency
+    re-exporting by hand would not recompute it, and its count follows the rows if asked."""
+    path = hub.data_file(feed, month)
+    data = fn(rows(path))
+    write_rows(path, data)
+    meta = meta_of(hub, feed, month)
+    meta["file"].pop("sha256", None)
+    if keep_count:
+        meta["records"] = len(data) - 1
+    set_meta(hub, meta, feed, month)
+
+
+def forget_checksum(hub, feed=FEED, month=MONTH):
+    """As an agency editing an export by hand would: supply.yml no longer carries a checksum."""
+    try:
+        meta = meta_of(hub, feed, month)
+    except (FileNotFoundError, yaml.YAMLError):
+        return
+    if isinstance(meta, dict) and isinstance(meta.get("file"), dict):
+        meta["file"].pop("sha256", None)
+        set_meta(hub, meta, feed, month)
+
+
+def damaged_in_transit(hub):
+    path = hub.data_file(FEED, MONTH)
+    path.write_bytes(path.read_bytes().replace(b"N,N", b"N,Y", 1))
+
+
+def column(data, name):
+    return data[0].index(name)
+
+
+def set_cells(name, values):
+    def fn(data):
+        i = column(data, name)
+        for row, v in zip(data[1:], values, strict=False):
+            row[i] = v
+        return data
+
+    return fn
+
+
+def empty_file(hub):
+    hub.data_file(FEED, MONTH).write_bytes(b"")
+
+
+def header_only(hub):
+    path = hub.data_file(FEED, MONTH)
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    meta = meta_of(hub)
+    meta["file"].pop("sha256")
+    set_meta(hub, meta)
+
+
+def missing_column(hub):
+    edit(hub, lambda d: [r[:3] + r[4:] for r in d])
+
+
+def extra_column(hub):
+    edit(hub, lambda d: [r + (["NOTES"] if i == 0 else ["x"]) for i, r in enumerate(d)])
+
+
+def renamed_column(hub):
+    edit(hub, lambda d: [["Crime Ref" if c == "CRIME_REF" else c for c in d[0]], *d[1:]])
+
+
+def wrong_delimiter(hub):
+    path = hub.data_file(FEED, MONTH)
+    write_rows(path, rows(path), delimiter=";")
+    meta = meta_of(hub)
+    meta["file"].pop("sha256")
+    meta["file"].pop("delimiter")
+    set_meta(hub, meta)
+
+
+def mixed_encodings(hub):
+    path = hub.data_file(FEED, MONTH)
+    raw = path.read_bytes()
+    last = raw.rstrip(b"\n").rsplit(b"\n", 1)[1]
+    path.write_bytes(raw + last.replace(b"N,N", "Café,N".encode("cp1252"), 1) + b"\n")
+
+
+def truncated_last_line(hub):
+    path = hub.data_file(FEED, MONTH)
+    raw = path.read_bytes().rstrip(b"\n")
+    path.write_bytes(raw[: raw.rfind(b",")])
+
+
+def unterminated_quote(hub):
+    path = hub.data_file(FEED, MONTH)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace(",", ',"', 1)
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def binary_garbage(hub):
+    hub.data_file(FEED, MONTH).write_bytes(bytes(range(256)) * 40)
+
+
+def huge_field(hub):
+    """A 200 MB field: refused without reading it into memory."""
+    path = hub.data_file(FEED, MONTH)
+    header = path.read_text(encoding="utf-8").splitlines()[0]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(header + "\n43/000001/24,008/01,")
+        chunk = "x" * (1 << 20)
+        for _ in range(200):
+            fh.write(chunk)
+        fh.write("\n")
+
+
+def three_date_formats(hub):
+    edit(hub, set_cells("COMMITTED_FROM_DATE", ["03/02/2024", "2024-02-04", "Feb 5 2024"]))
+
+
+def future_dates(hub):
+    edit(hub, set_cells("COMMITTED_FROM_DATE", ["03/02/2031"]))
+
+
+def dates_outside_the_period(hub):
+    edit(hub, set_cells("COMMITTED_FROM_DATE", ["28/01/2024"]))
+
+
+def non_numeric_counts(hub):
+    edit(hub, set_cells("EASTING", ["-451000", "four hundred"]))
+
+
+def duplicate_references(hub):
+    def fn(data):
+        i = column(data, "CRIME_REF")
+        data[2][i] = data[1][i]  # another record under the first one's reference
+        return data
+
+    edit(hub, fn)
+
+
+def record_count_differs(hub):
+    meta = meta_of(hub)
+    meta["records"] += 3
+    set_meta(hub, meta)
+
+
+def missing_supply_yml(hub):
+    (hub.folder(FEED, MONTH) / "supply.yml").unlink()
+
+
+def malformed_supply_yml(hub):
+    (hub.folder(FEED, MONTH) / "supply.yml").write_text("feed: [crime_offence\nrecords: 3:\n")
+
+
+def file_for_another_feed(hub):
+    other = hub.data_file("crime_victim", MONTH)
+    (hub.folder(FEED, MONTH) / other.name).write_bytes(other.read_bytes())
+
+
+def path_traversal_name(hub):
+    meta = meta_of(hub)
+    meta["file"]["name"] = "../../../../etc/passwd"
+    set_meta(hub, meta)
+
+
+CASES = {
+    empty_file: "the file is empty",
+    header_only: r"holds 0 records but supply.yml says \d+",
+    missing_column: "missing 'COMMITTED_FROM_TIME'",
+    extra_column: "unexpected 'NOTES'",
+    renamed_column: "missing 'CRIME_REF'; unexpected 'Crime Ref'",
+    wrong_delimiter: "the contract says the delimiter is ','",
+    mixed_encodings: "not readable as utf-8: byte 0xe9",
+    truncated_last_line: r"data row \d+ has 17 fields but the header has 18",
+    unterminated_quote: "unterminated or unescaped quote|quoted field is never closed",
+    binary_garbage: "not readable as utf-8",
+    huge_field: "a field is longer than 131,072 characters",
+    three_date_formats: r"holds dates written %d/%m/%Y, but 2 of \d+ rows do not",
+    future_dates: "falls in the month the supply covers, but 1 of",
+    dates_outside_the_period: "falls in the month the supply covers, but 1 of",
+    non_numeric_counts: "EASTING holds whole numbers, not negative, but 2 of",
+    duplicate_references: "CRIME_REF identifies a record within a supply, but 2 of",
+    record_count_differs: r"the file holds \d+ records but supply.yml says \d+",
+    damaged_in_transit: "the file's SHA-256 differs from supply.yml's",
+    missing_supply_yml: "no supply.yml was delivered",
+    malformed_supply_yml: "supply.yml is not valid YAML",
+    file_for_another_feed: r"unexpected files \['TVP_CRIME_VICTIMS_202402.csv'\]",
+    path_traversal_name: "is a path, not a file in the supply's folder",
+}
+
+
+@pytest.mark.parametrize("spoil", list(CASES), ids=lambda f: f.__name__)
+def test_bad_supply_is_refused_and_the_archive_is_untouched(hub, spoil):
+    assert hub.ingest(FEED, "2024-01").status == "loaded"
+    before = hub.archive(FEED)
+    folder = hub.folder(FEED, MONTH)
+    spoil(hub)
+    if spoil is not damaged_in_transit:
+        forget_checksum(hub)
+
+    outcome = hub.ingest(FEED, MONTH)
+
+    assert outcome.status == "quarantined" and not outcome.passed
+    assert re.search(CASES[spoil], outcome.sentence), outcome.sentence
+    named = str(folder) in outcome.sentence or "supply.yml" in outcome.sentence
+    assert named or FEED in outcome.sentence, "the error names the file"
+    assert hub.archive(FEED) == before, "the archive changed"
+    assert not folder.exists(), "the supply stayed in landing"
+    dest = outcome.quarantine
+    assert dest.is_relative_to(hub.where.quarantine / "police" / FEED / MONTH)
+    record = json.loads((dest / "validation.json").read_text())
+    assert record["reason"] and record["advice"]
+    report = (dest / "report.html").read_text()
+    assert "<script" not in report and "http" not in report.replace("http://", "")
+    register = hub.register(FEED)
+    assert register["status"].tolist() == ["loaded", "quarantined"]
+
+
+def test_a_corrected_supply_loads_after_a_refusal(hub, pristine):
+    import shutil
+
+    good = pristine.landing / "police" / FEED / MONTH
+    duplicate_references(hub)
+    assert hub.ingest(FEED, MONTH).status == "quarantined"
+    shutil.copytree(good, hub.folder(FEED, MONTH))
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "loaded", outcome.sentence
+    assert hub.archive(FEED)[0] == outcome.rows
+
+
+def test_embedded_newlines_in_a_quoted_field_load(hub):
+    def fn(data):
+        i = column(data, "LOCATION")
+        data[1][i] = "Flat 2,\n10 High Street"
+        return data
+
+    edit(hub, fn)
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "loaded", outcome.sentence
+    with hub.connect() as con:
+        value = con.execute(
+            'SELECT "LOCATION" FROM raw.crime_offence WHERE _row_number = 1'
+        ).fetchone()[0]
+    assert value == "Flat 2,\n10 High Street"
+
+
+def test_exact_duplicate_rows_load_as_delivered(hub):
+    edit(hub, lambda d: [*d, d[1]])
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "loaded", outcome.sentence
+    assert outcome.gate.exact_duplicates >= 1 and "exact duplicate" in outcome.sentence
+    assert hub.archive(FEED)[0] == meta_of(hub)["records"]
+
+
+def test_a_bom_the_contract_does_not_declare_is_read_past_and_noted(hub):
+    path = hub.data_file(FEED, MONTH)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    meta = meta_of(hub)
+    meta["file"].pop("sha256")
+    set_meta(hub, meta)
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "loaded", outcome.sentence
+    assert any("byte-order mark" in w for w in outcome.warnings)
+    with hub.connect() as con:
+        names = [r[0] for r in con.execute("DESCRIBE raw.crime_offence").fetchall()]
+    assert names[0] == "CRIME_REF"
+
+
+XLSX_FEED, XLSX_MONTH = "school_exclusions", "2024-01"
+
+
+def _xlsx(hub, change):
+    path = hub.data_file(XLSX_FEED, XLSX_MONTH)
+    wb = openpyxl.load_workbook(path)
+    change(wb)
+    wb.save(path)
+    meta = meta_of(hub, XLSX_FEED, XLSX_MONTH)
+    meta["file"].pop("sha256")
+    set_meta(hub, meta, XLSX_FEED, XLSX_MONTH)
+
+
+def test_a_workbook_with_two_sheets_is_refused(hub):
+    _xlsx(hub, lambda wb: wb.create_sheet("Notes"))
+    before = hub.archive(XLSX_FEED)
+    outcome = hub.ingest(XLSX_FEED, XLSX_MONTH)
+    assert outcome.status == "quarantined"
+    assert "the workbook has 2 sheets (Exclusions, Notes)" in outcome.sentence
+    assert hub.archive(XLSX_FEED) == before
+
+
+def test_formula_cells_are_stored_as_text_never_evaluated(hub):
+    formula = '=HYPERLINK("http://example.invalid/x","click")'
+
+    def change(wb):
+        ws = wb.active
+        header = [c.value for c in ws[1]]
+        ws.cell(row=2, column=header.index("Forename") + 1, value=formula)
+
+    _xlsx(hub, change)
+    outcome = hub.ingest(XLSX_FEED, XLSX_MONTH)
+    assert outcome.status == "loaded", outcome.sentence
+    with hub.connect() as con:
+        value = con.execute(
+            'SELECT "Forename" FROM raw.school_exclusions WHERE _row_number = 1'
+        ).fetchone()[0]
+    assert value == formula
+
+
+def test_the_one_sentence_holds_no_personal_data(hub, pristine):
+    """Refusal messages reach logs: they give counts and column names, never values."""
+    feed = "crime_victim"
+    original = rows(pristine.landing / "police" / feed / MONTH / hub.data_file(feed, MONTH).name)
+    edit(hub, set_cells("DOB", ["1990-01-01", "not a date"]), feed=feed)
+    outcome = hub.ingest(feed, MONTH)
+    assert outcome.status == "quarantined"
+    values = {v for r in original[1:] for v in r if len(v) > 3} | {"1990-01-01", "not a date"}
+    assert not [v for v in values if v in outcome.sentence]
