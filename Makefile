@@ -7,6 +7,8 @@ DATA ?= data
 DEMO_POPULATION ?= 20000
 DEMO_MONTHS ?= 2024-01:2024-12
 export HUB_DATA_DIR := $(abspath $(DATA))
+export DAGSTER_HOME := $(HUB_DATA_DIR)/dagster
+export HUB_EXPECTATIONS_DIR := $(abspath expectations)
 
 .PHONY: demo test dev lint bench clean
 
@@ -18,10 +20,15 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/hub generate --population $(DEMO_POPULATION) --months $(DEMO_MONTHS) --seed 42 \
-		--out $(DATA)/landing --truth $(DATA)/truth --reference $(DATA)/reference --overwrite
+		--out $(DATA)/landing --truth $(DATA)/truth --reference $(DATA)/reference --overwrite \
+		--faulty 3
+	rm -rf $(DATA)/warehouse $(DATA)/quarantine
+	$(BIN)/hub refresh --month $(DEMO_MONTHS)
 	@echo
 	@echo "Where to look:"
 	@echo "  $(DATA)/landing/<agency>/<feed>/<YYYY-MM>/  each month's supply and its supply.yml"
+	@echo "  $(DATA)/warehouse/hub.duckdb                the archive: raw.<feed>, ops.supply_register"
+	@echo "  $(DATA)/quarantine/                         refused supplies, each with report.html"
 	@echo "  $(DATA)/reference/gazetteer.csv             the gazetteer (AddressBase stand-in)"
 	@echo "  $(DATA)/truth/                              ground truth, for evaluation only"
 	@echo "  make dev                                 the Dagster UI on http://localhost:3000"
@@ -30,8 +37,9 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 dev: $(STAMP)
-	@mkdir -p .dagster_home
-	DAGSTER_HOME=$(abspath .dagster_home) $(BIN)/dagster dev -w workspace.yaml -p 3000
+	@mkdir -p $(DAGSTER_HOME)
+	@test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster_project/dagster.yaml $(DAGSTER_HOME)/
+	$(BIN)/dagster dev -w workspace.yaml -p 3000
 
 lint: $(STAMP)
 	$(BIN)/ruff check dagster_project tests

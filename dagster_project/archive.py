@@ -6,8 +6,10 @@ register), so a process killed at any moment leaves the archive as it was before
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -43,6 +45,18 @@ REGISTER = {
     "replaced_by": "VARCHAR",
     "quarantine_path": "VARCHAR",
 }
+
+
+@contextlib.contextmanager
+def connection(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse, open for writing until the block ends (outside Dagster, which uses
+    dagster-duckdb's resource and its retries on the lock instead)."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _q(name: str) -> str:

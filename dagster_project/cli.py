@@ -23,6 +23,7 @@ def _generate(args: argparse.Namespace) -> int:
         rates=ErrorRates.parse(args.error_rate),
         overwrite=args.overwrite,
         progress=not args.quiet,
+        faulty=args.faulty,
     )
     total = sum(summary.records.values())
     print(
@@ -38,6 +39,8 @@ def _generate(args: argparse.Namespace) -> int:
             "Changes over the window: "
             + ", ".join(f"{v:,} {k}" for k, v in sorted(summary.changes.items()))
         )
+    for feed, period, fault in summary.faulty:
+        print(f"Faulty on purpose: {feed} {period} ({fault.replace('_', ' ')})")
     return 0
 
 
@@ -83,7 +86,7 @@ def _refresh(args: argparse.Namespace) -> int:
     logging = {
         "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "WARNING"}}}
     }
-    problems = 0
+    refusals = failures = 0
     with dg.DagsterInstance.get() as instance:
         for month in months:
             result = job.execute_in_process(
@@ -105,9 +108,15 @@ def _refresh(args: argparse.Namespace) -> int:
                 print(f"  {c.description}")
             for e in failed:
                 print(f"  {e.step_failure_data.error.message.strip().splitlines()[-1]}")
-            problems += len(refused) + len(failed)
+            refusals += len(refused)
+            failures += len(failed)
     print(f"Warehouse: {paths().warehouse}; runs recorded in {home} (`make dev` shows them).")
-    return 1 if problems else 0
+    if refusals:
+        print(
+            f"{refusals} supplies refused: each is in {paths().quarantine}/<agency>/<feed>/"
+            "<YYYY-MM>/ with report.html saying why."
+        )
+    return 1 if failures or (args.strict and refusals) else 0
 
 
 def _suites(args: argparse.Namespace) -> int:
@@ -144,12 +153,24 @@ def parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace a region that `hub generate` wrote before"
     )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument(
+        "--faulty",
+        type=int,
+        default=0,
+        metavar="N",
+        help="spoil N supplies with faults the gate must refuse (listed in the truth)",
+    )
     g.set_defaults(func=_generate)
 
     r = sub.add_parser("refresh", help="ingest a month of every feed through Dagster")
     r.add_argument("--month", required=True, help="YYYY-MM, or a range YYYY-MM:YYYY-MM")
     r.add_argument("--feed", action="append", help="only this feed (repeatable)")
     r.add_argument("--verbose", action="store_true", help="log every step")
+    r.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a supply is refused (by default only when a run fails)",
+    )
     r.set_defaults(func=_refresh)
 
     s = sub.add_parser("suites", help="write expectation suites from the feed contracts")

@@ -5,6 +5,7 @@ the tests all come through `ingest`."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Outcome:
     quarantine: Path | None = None
     gate: gate.GateResult | None = None
     warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # read, gate, write
 
     @property
     def passed(self) -> bool:
@@ -85,6 +87,7 @@ def ingest(
     if not folder.is_dir():
         return _nothing_landed(contract, period, connect, where, folder)
     processed = archive.now()
+    clock = time.perf_counter()
     try:
         supply = open_supply(contract, folder, period)
     except SupplyError as e:
@@ -104,14 +107,19 @@ def ingest(
             supply_id=supply.supply_id,
         )
 
+    seconds = {"read": time.perf_counter() - clock}
+    clock = time.perf_counter()
     result = gate.validate(supply)
+    seconds["gate"] = time.perf_counter() - clock
     row = _register_row(supply, processed, result)
     if not result.success:
         return _refuse(
             contract, period, connect, where, folder, result.summary(), processed, supply, result
         )
+    clock = time.perf_counter()
     with connect() as con:
         rows = archive.replace_month(con, supply, row, on_stage)
+    seconds["write"] = time.perf_counter() - clock
     _remember(where, contract, period, folder, supply.sha256)
     status = "replaced" if current else "loaded"
     extra = f"; it replaces {current[0]}" if current else ""
@@ -129,6 +137,7 @@ def ingest(
         supply.supply_id,
         gate=result,
         warnings=supply.warnings,
+        seconds=seconds,
     )
 
 

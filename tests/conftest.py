@@ -45,7 +45,12 @@ class Region:
 
 
 def make_region(
-    root: Path, population: int, months: str, seed: int, rates: ErrorRates | None = None
+    root: Path,
+    population: int,
+    months: str,
+    seed: int,
+    rates: ErrorRates | None = None,
+    faulty: int = 0,
 ) -> Region:
     rates = rates or ErrorRates()
     summary = generate(
@@ -57,6 +62,7 @@ def make_region(
         reference=root / "reference",
         rates=rates,
         progress=False,
+        faulty=faulty,
     )
     return Region(root, summary, rates)
 
@@ -106,20 +112,9 @@ class Hub:
         return self.folder(feed, month) / self.contract(feed).file.filename(month)
 
     def connect(self):
-        import contextlib
+        from dagster_project.archive import connection
 
-        import duckdb
-
-        @contextlib.contextmanager
-        def connection():
-            self.where.warehouse.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(self.where.warehouse))
-            try:
-                yield con
-            finally:
-                con.close()
-
-        return connection()
+        return connection(self.where.warehouse)
 
     def ingest(self, feed: str, month: str):
         from dagster_project.ingest import ingest

@@ -139,20 +139,15 @@ def test_lineage_and_register(hub):
 KILL_CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
-    import duckdb, contextlib
+    from functools import partial
+    from dagster_project.archive import connection
     from dagster_project.config import Paths
     from dagster_project.contracts import load_contracts
     from dagster_project.ingest import ingest
 
     where = Paths(Path(sys.argv[1]))
 
-    @contextlib.contextmanager
-    def connect():
-        con = duckdb.connect(str(where.warehouse))
-        try:
-            yield con
-        finally:
-            con.close()
+    connect = partial(connection, where.warehouse)
 
     def stage(name):
         print(name, flush=True)
@@ -265,7 +260,7 @@ def test_sensor_requests_new_supplies_and_quarantines_strays(hub):
 def test_schedule_refreshes_the_month_just_ended():
     from dagster_project.definitions import defs
 
-    schedule = defs().get_schedule_def("monthly_refresh_schedule")
+    schedule = defs().resolve_schedule_def("monthly_refresh_schedule")
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
             instance=instance, scheduled_execution_time=dt.datetime(2024, 3, 21, 6, 0)
@@ -288,3 +283,37 @@ def test_refresh_runs_months_through_dagster_and_records_the_runs(hub, tmp_path)
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         runs = instance.get_runs()
     assert len(runs) == 2 and {r.job_name for r in runs} == {"monthly_refresh"}
+
+
+def test_the_generators_faulty_supplies_are_refused_and_the_rest_load(tmp_path):
+    from functools import partial
+
+    from conftest import make_region
+
+    from dagster_project.archive import connection
+    from dagster_project.config import Paths
+    from dagster_project.ingest import ingest
+
+    region = make_region(tmp_path, 2_000, "2024-01:2024-02", seed=9, faulty=4)
+    where = Paths(tmp_path)
+    connect = partial(connection, where.warehouse)
+
+    outcomes = {
+        (c.name, m): ingest(c, m, connect, where)
+        for c in load_contracts().values()
+        for m in region.summary.months
+    }
+    faulty = {(feed, period): fault for feed, period, fault in region.summary.faulty}
+    assert sorted(faulty.values()) == sorted(
+        ["record_count", "renamed_column", "date_format", "duplicate_reference"]
+    )
+    refused = {k for k, o in outcomes.items() if o.status == "quarantined"}
+    assert refused == set(faulty)
+    expected = {
+        "record_count": "supply.yml says",
+        "renamed_column": "the columns differ",
+        "date_format": "holds dates written",
+        "duplicate_reference": "identif",
+    }
+    for key, fault in faulty.items():
+        assert expected[fault] in outcomes[key].sentence, outcomes[key].sentence

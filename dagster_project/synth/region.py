@@ -14,6 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..contracts import Contract, load_contracts
+from . import faults
 from .errors import ErrorRates
 from .events import build_events, make_region, month_bounds
 from .gazetteer import build_gazetteer
@@ -33,6 +34,7 @@ class Summary:
     properties: int = 0
     records: Counter = field(default_factory=Counter)
     changes: Counter = field(default_factory=Counter)
+    faulty: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def month_range(spec: str) -> list[str]:
@@ -99,6 +101,7 @@ def generate(
     rates: ErrorRates | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    faulty: int = 0,
 ) -> Summary:
     rates = rates or ErrorRates()
     if population < MIN_POPULATION:
@@ -131,6 +134,7 @@ def generate(
         total=len(months) * len(contracts), desc="hub generate", unit="supply", disable=not progress
     )
     next_seq: dict[tuple[str, str], int] = {}
+    per_supply: dict[tuple[str, str], int] = {}
     for m, period in enumerate(months):
         month_start, days = month_bounds(period)
         if m:
@@ -152,9 +156,17 @@ def generate(
             folder.mkdir(parents=True, exist_ok=True)
             rendered.truth.to_parquet(folder / f"{period}.parquet", index=False)
             summary.records[c.name] += len(rendered.table)
+            per_supply[(c.name, period)] = len(rendered.table)
             bar.update()
     bar.close()
     _write_people(pop, gazetteer.properties, truth)
+    spoilt = faults.choose(stream(seed, "faults"), contracts, months, faulty, per_supply)
+    for c, period, fault in spoilt:
+        faults.spoil(c, c.landing_dir(out, period), period, fault)
+    pd.DataFrame(
+        [(c.name, p, f) for c, p, f in spoilt], columns=["feed", "period", "fault"]
+    ).to_csv(truth / "faulty_supplies.csv", index=False)
+    summary.faulty = [(c.name, p, f) for c, p, f in spoilt]
     return summary
 
 
