@@ -317,3 +317,25 @@ def test_the_generators_faulty_supplies_are_refused_and_the_rest_load(tmp_path):
     }
     for key, fault in faulty.items():
         assert expected[fault] in outcomes[key].sentence, outcomes[key].sentence
+
+
+def _miscount(hub, feed, month):
+    meta_path = hub.folder(feed, month) / "supply.yml"
+    meta = yaml.safe_load(meta_path.read_text())
+    meta["records"] += 2
+    meta_path.write_text(yaml.safe_dump(meta))
+
+
+def test_refresh_reports_refusals_and_fails_only_when_strict(hub, tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    _miscount(hub, "asb", MONTH)
+    strict = run_hub("refresh", "--month", MONTH, "--feed", "asb", "--strict", env=env)
+    assert strict.returncode == 1
+    assert "0 passed, 1 refused, 0 failed" in strict.stdout
+    assert "asb 2024-02 refused: the file holds" in strict.stdout
+    assert "Traceback" not in strict.stdout + strict.stderr
+
+    _miscount(hub, FEED, MONTH)
+    lenient = run_hub("refresh", "--month", MONTH, "--feed", FEED, "--feed", "incidents", env=env)
+    assert lenient.returncode == 0, lenient.stdout + lenient.stderr
+    assert "1 passed, 1 refused, 0 failed" in lenient.stdout
