@@ -67,10 +67,15 @@ def table(contract: Contract) -> str:
     return f"raw.{_q(contract.name)}"
 
 
-def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    """Create the feed's table and the register if missing; add columns a contract gained."""
+def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> bool:
+    """Create the feed's table and the register if missing; add columns a contract gained.
+    Returns True when the register is new (a new warehouse)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    new = not con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE "
+        "table_schema = 'ops' AND table_name = 'supply_register'"
+    ).fetchone()[0]
     cols = ", ".join(f"{_q(k)} {v}" for k, v in REGISTER.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS ops.supply_register ({cols})")
     columns = {c: "VARCHAR" for c in contract.columns} | LINEAGE
@@ -89,6 +94,7 @@ def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     for name, kind in columns.items():
         if name not in have:
             con.execute(f"ALTER TABLE {table(contract)} ADD COLUMN {_q(name)} {kind}")
+    return new
 
 
 def loaded(con: duckdb.DuckDBPyConnection, feed: str, period: str) -> tuple | None:
@@ -110,8 +116,10 @@ def replace_month(
     supply: Supply,
     row: dict,
     on_stage: Callable[[str], None] = lambda stage: None,
-) -> int:
-    """Replace the supply's month of its feed with the supply, and register it, atomically."""
+) -> tuple[int, str | None]:
+    """Replace the supply's month of its feed with the supply, and register it, atomically.
+    Returns the rows written and the supply replaced; (0, supply id) when this very supply is
+    already there (another run loaded it first)."""
     contract = supply.contract
     frame = supply.frame.copy()
     frame["_supply_id"] = supply.supply_id
@@ -124,6 +132,10 @@ def replace_month(
     try:
         con.execute("BEGIN TRANSACTION")
         on_stage("begun")
+        current = loaded(con, contract.name, supply.period)
+        if current and current[1] == supply.sha256:
+            con.execute("ROLLBACK")
+            return 0, current[0]
         con.execute(f"DELETE FROM {table(contract)} WHERE _partition = ?", [supply.period])
         con.execute(f"INSERT INTO {table(contract)} BY NAME SELECT * FROM incoming")
         on_stage("inserted")
@@ -136,11 +148,12 @@ def replace_month(
         con.execute("COMMIT")
         on_stage("committed")
     except BaseException:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # never hide the error that got us here
+            con.execute("ROLLBACK")
         raise
     finally:
         con.unregister("incoming")
-    return len(frame)
+    return len(frame), current[0] if current else None
 
 
 def now() -> dt.datetime:

@@ -47,7 +47,6 @@ def _generate(args: argparse.Namespace) -> int:
 def dagster_home() -> Path:
     """DAGSTER_HOME (created with the hub's instance settings if new), shared by `hub refresh`
     and `make dev`, so runs from the command line appear in the UI's history."""
-    import os
     import shutil
     from importlib import resources
 
@@ -56,7 +55,6 @@ def dagster_home() -> Path:
     settings = home / "dagster.yaml"
     if not settings.exists():
         shutil.copyfile(str(resources.files("dagster_project") / "dagster.yaml"), settings)
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
@@ -87,7 +85,7 @@ def _refresh(args: argparse.Namespace) -> int:
         "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "CRITICAL"}}}
     }
     refusals = failures = 0
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         for month in months:
             result = job.execute_in_process(
                 partition_key=f"{month}-01",

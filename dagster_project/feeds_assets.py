@@ -75,7 +75,7 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
         )
         for warning in outcome.warnings:
             context.log.warning(f"{c.name} {period}: {warning}")
-        if outcome.status == "missing":
+        if outcome.status in ("missing", "changing"):
             raise dg.Failure(description=outcome.sentence)
         log = context.log.info if outcome.passed else context.log.error
         log(outcome.sentence)
@@ -85,15 +85,15 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
             "supply_id": outcome.supply_id or "",
             **{f"{stage}_seconds": round(s, 3) for stage, s in outcome.seconds.items()},
         }
-        if outcome.quarantine:
-            metadata["quarantine"] = dg.MetadataValue.path(str(outcome.quarantine))
+        if outcome.quarantine_path:
+            metadata["quarantine"] = dg.MetadataValue.path(str(outcome.quarantine_path))
         check = dg.AssetCheckResult(
             check_name=GATE,
             passed=outcome.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             description=outcome.sentence,
-            metadata={"failed": [f"{f.rule}: {f.observed}" for f in outcome.gate.failures]}
-            if outcome.gate
+            metadata={"failed": [f"{f.rule}: {f.observed}" for f in outcome.gate_result.failures]}
+            if outcome.gate_result
             else {},
         )
         return dg.MaterializeResult(metadata=metadata, check_results=[check])

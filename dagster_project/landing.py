@@ -12,19 +12,22 @@ from .config import Paths, paths
 from .contracts import Contract, load_contracts
 from .feeds_assets import asset_key, monthly, refresh_job
 from .ingest import seen, signature
-from .quarantine import quarantine
+from .quarantine import destination, quarantine
 from .supplies import MONTH
+
+SUPPLY_TAG = "hub/supply"
+MAX_TRIES = 3  # runs that fail (not refusals: those move the supply away) are retried this often
 
 
 @dataclass
 class Pending:
     contract: Contract
     period: str
-    folder: Path
+    signature: list
 
     @property
-    def run_key(self) -> str:
-        sig = "|".join(f"{name}:{size}:{mtime}" for name, size, mtime in signature(self.folder))
+    def key(self) -> str:
+        sig = "|".join(f"{name}:{size}:{mtime}" for name, size, mtime in self.signature)
         return f"{self.contract.name}|{self.period}|{sig}"
 
 
@@ -48,9 +51,23 @@ def scan(where: Paths, months: set[str]) -> tuple[list[Pending], list[tuple[Cont
                         f"{folder}: {name} is outside the months the hub holds ({first} to {last})",
                     )
                 )
-            elif any(folder.iterdir()) and not seen(where, c, name, folder):
-                pending.append(Pending(c, name, folder))
+            elif (sig := signature(folder)) and not seen(where, c, name, sig):
+                pending.append(Pending(c, name, sig))
     return pending, strays
+
+
+def _attempts(instance: dg.DagsterInstance, key: str) -> tuple[int, bool]:
+    """Runs already requested for a supply, and whether one is still queued or running or
+    has succeeded (then there is nothing to ask for)."""
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={SUPPLY_TAG: key}))
+    live = {
+        dg.DagsterRunStatus.QUEUED,
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+        dg.DagsterRunStatus.SUCCESS,
+    }
+    return len(runs), any(r.status in live for r in runs)
 
 
 def _evaluate(context: dg.SensorEvaluationContext):
@@ -58,9 +75,10 @@ def _evaluate(context: dg.SensorEvaluationContext):
     months = {k[:7] for k in monthly().get_partition_keys()}
     pending, strays = scan(where, months)
     for contract, folder, reason in strays:
-        dest = quarantine(
+        dest = destination(where.quarantine, contract, folder.name, now())
+        quarantine(
             folder,
-            where.quarantine,
+            dest,
             contract,
             folder.name,
             reason,
@@ -68,13 +86,19 @@ def _evaluate(context: dg.SensorEvaluationContext):
             now(),
         )
         context.log.error(f"{reason}; moved to {dest}")
+    requested = 0
     for p in pending:
+        tries, live = _attempts(context.instance, p.key)
+        if live or tries >= MAX_TRIES:  # in hand, or failing: a person must look at the run
+            continue
+        requested += 1
         yield dg.RunRequest(
-            run_key=p.run_key,
+            run_key=f"{p.key}#{tries + 1}",
             partition_key=f"{p.period}-01",
             asset_selection=[asset_key(p.contract)],
+            tags={SUPPLY_TAG: p.key},
         )
-    if not pending:
+    if not requested:
         yield dg.SkipReason("no new or replaced supplies in landing")
 
 

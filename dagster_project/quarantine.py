@@ -14,9 +14,18 @@ from pathlib import Path
 from .contracts import Contract
 
 
+def destination(root: Path, contract: Contract, period: str, when: dt.datetime) -> Path:
+    """A new folder for one refused supply (two refusals in a second do not collide)."""
+    stamp = when.strftime("%Y%m%dT%H%M%SZ")
+    dest, n = root / contract.agency / contract.name / period / stamp, 1
+    while dest.exists():
+        dest, n = dest.with_name(f"{stamp}-{n}"), n + 1
+    return dest
+
+
 def quarantine(
     folder: Path,
-    root: Path,
+    dest: Path,
     contract: Contract,
     period: str,
     reason: str,
@@ -24,11 +33,6 @@ def quarantine(
     when: dt.datetime,
     result: dict | None = None,
 ) -> Path:
-    dest = root / contract.agency / contract.name / period / when.strftime("%Y%m%dT%H%M%SZ")
-    n = 1
-    while dest.exists():
-        dest = dest.with_name(f"{when.strftime('%Y%m%dT%H%M%SZ')}-{n}")
-        n += 1
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(folder), str(dest))
     record = {

@@ -13,6 +13,7 @@ Values only known per supply are suite parameters: `records` (from supply.yml) a
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import re
@@ -23,7 +24,6 @@ from .contracts import Contract, codes
 POSTCODE = r"^(?i:[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$"
 POSTCODE_THRESHOLD = 0.95  # share of postcodes that must look like postcodes
 XLSX_DATE_FORMAT = "%Y-%m-%d"  # the reader writes date cells of a workbook as ISO dates
-MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 def suites_dir() -> Path:
@@ -41,7 +41,8 @@ def period_pattern(fmt: str, period: str) -> str:
     year, month = period.split("-")
     tokens = {
         "%d": r"(?:0[1-9]|[12][0-9]|3[01])", "%m": month, "%Y": year, "%y": year[2:],
-        "%b": f"(?i:{MONTHS[int(month) - 1]})", "%B": f"(?i:{_month_name(int(month))})",
+        "%b": f"(?i:{calendar.month_abbr[int(month)]})",
+        "%B": f"(?i:{calendar.month_name[int(month)]})",
     }  # fmt: skip
     out, i = "", 0
     while i < len(fmt):
@@ -55,12 +56,6 @@ def period_pattern(fmt: str, period: str) -> str:
             out += re.escape(fmt[i])
             i += 1
     return f"^{out}$"
-
-
-def _month_name(month: int) -> str:
-    import calendar
-
-    return calendar.month_name[month]
 
 
 def period_parameter(column: str) -> str:

@@ -33,6 +33,10 @@ class SupplyError(ValueError):
     """A supply that cannot be accepted; the message names the file and the reason."""
 
 
+class SupplyChanging(RuntimeError):
+    """The supply was replaced while being read: not a refusal; read it again later."""
+
+
 @dataclass
 class Supply:
     contract: Contract
@@ -74,7 +78,7 @@ def read_metadata(folder: Path) -> dict:
 def check_metadata(meta: dict, contract: Contract, period: str, folder: Path) -> str:
     """Check supply.yml against the folder it arrived in; returns the data file's name."""
     where = folder / METADATA
-    missing = [k for k in ("feed", "period", "file", "records") if k not in meta]
+    missing = [k for k in ("feed", "period", "file", "records", "date_supplied") if k not in meta]
     if missing:
         raise SupplyError(f"{where}: supply.yml lacks {', '.join(missing)}")
     if meta["feed"] != contract.name:
@@ -92,8 +96,13 @@ def check_metadata(meta: dict, contract: Contract, period: str, folder: Path) ->
             f"{where}: supply.yml covers {p!r}, not the month of its folder, {period}"
         )
     records = meta["records"]
-    if not isinstance(records, int) or isinstance(records, bool) or records < 0:
+    if not isinstance(records, int) or isinstance(records, bool) or not 0 <= records < 2**31:
         raise SupplyError(f"{where}: records must be a whole number, not {records!r}")
+    if not isinstance(meta["date_supplied"], dt.date):
+        raise SupplyError(
+            f"{where}: date_supplied must be a date written YYYY-MM-DD, not "
+            f"{str(meta['date_supplied'])[:20]!r}"
+        )
     f = meta["file"]
     name = f.get("name") if isinstance(f, dict) else None
     if not isinstance(name, str) or not name:
@@ -130,8 +139,11 @@ def open_supply(contract: Contract, folder: Path, period: str) -> Supply:
     meta = read_metadata(folder)
     name = check_metadata(meta, contract, period, folder)
     path = folder / name
+    if path.is_dir():
+        raise SupplyError(f"{path}: supply.yml names a folder, not a data file")
     if not path.is_file():
         raise SupplyError(f"{path}: supply.yml names this file, but it was not delivered")
+    before = path.stat()
     checksum = sha256(path)
     declared = meta["file"].get("sha256")
     if declared and declared != checksum:
@@ -140,6 +152,9 @@ def open_supply(contract: Contract, folder: Path, period: str) -> Supply:
         )
     warnings: list[str] = []
     frame = read_data(contract, path, warnings)
+    after = path.stat()
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        raise SupplyChanging(f"{path}: the file changed while it was being read")
     return Supply(contract, period, folder, path, meta, checksum, frame, warnings)
 
 
@@ -157,14 +172,34 @@ def read_data(contract: Contract, path: Path, warnings: list[str] | None = None)
     return pd.DataFrame(rows, columns=header, dtype=object)
 
 
+def _looks_like_utf8(path: Path) -> bool:
+    """Whether a file has non-ASCII bytes that all decode as UTF-8 (a legacy code page file
+    almost never does)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    non_ascii = False
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            non_ascii = non_ascii or max(chunk) > 127
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+    return non_ascii
+
+
 def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
     with open(path, "rb") as fh:
         head = fh.read(4)
-    if head.startswith(codecs.BOM_UTF8) and encoding.lower().replace("_", "-") == "utf-8":
-        # Harmless, and common when an agency changes export tool: read past it, say so.
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig")
+    if head.startswith(codecs.BOM_UTF8) and utf8:
+        if encoding != "utf-8-sig":  # harmless, common when an agency changes export tool
+            warnings.append("the file starts with a byte-order mark the contract does not declare")
         encoding = "utf-8-sig"
-        warnings.append("the file starts with a byte-order mark the contract does not declare")
-    csv.field_size_limit(MAX_FIELD)
+    elif not utf8 and (head.startswith(codecs.BOM_UTF8) or _looks_like_utf8(path)):
+        raise SupplyError(
+            f"{path}: the file is UTF-8, but the contract says {encoding}; accents would be garbled"
+        )
+    csv.field_size_limit(MAX_FIELD)  # process-wide, and no field the hub reads is longer
     rows: list[list[str | None]] = []
     try:
         with open(path, encoding=encoding, newline="") as fh:
@@ -175,8 +210,8 @@ def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
             width = len(header)
             if width == 1 and any(d in header[0] for d in ",;|\t" if d != delimiter):
                 raise SupplyError(
-                    f"{path}: the header is one column, {header[0][:80]!r}: the "
-                    f"contract says the delimiter is {delimiter!r}"
+                    f"{path}: the header is one column: the contract says the delimiter is "
+                    f"{delimiter!r}"
                 )
             for n, row in enumerate(reader, start=1):
                 if len(row) != width:
@@ -218,6 +253,8 @@ def _cell(v) -> str | None:
         return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
     if isinstance(v, dt.date):
         return v.isoformat()
+    if isinstance(v, dt.time):
+        return v.strftime("%H:%M")
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
@@ -253,6 +290,8 @@ def _read_xlsx(path: Path, sheet: str | None):
                     f"{len(header)} columns of the header"
                 )
             rows.append((cells + [None] * len(header))[: len(header)])
+        while rows and all(c is None for c in rows[-1]):  # formatted but empty rows at the end
+            rows.pop()
     finally:
         wb.close()
     return header, rows

@@ -339,3 +339,77 @@ def test_refresh_reports_refusals_and_fails_only_when_strict(hub, tmp_path):
     lenient = run_hub("refresh", "--month", MONTH, "--feed", FEED, "--feed", "incidents", env=env)
     assert lenient.returncode == 0, lenient.stdout + lenient.stderr
     assert "1 passed, 1 refused, 0 failed" in lenient.stdout
+
+
+def test_a_supply_replaced_while_it_is_read_is_read_again(hub, monkeypatch):
+    """The sensor must not record a supply as seen if it changed during ingest."""
+    from dagster_project import supplies
+    from dagster_project.ingest import seen, signature
+
+    real = supplies.read_data
+
+    def slow_then_replaced(contract, path, warnings=None):
+        frame = real(contract, path, warnings)
+        path.write_bytes(path.read_bytes() + b"")  # touched: a re-delivery lands meanwhile
+        return frame
+
+    monkeypatch.setattr(supplies, "read_data", slow_then_replaced)
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "changing" and not outcome.passed
+    contract = hub.contract(FEED)
+    assert not seen(hub.where, contract, MONTH, signature(hub.folder(FEED, MONTH)))
+    assert hub.archive(FEED) == (0, 0)
+
+
+def test_a_run_that_finds_its_supply_already_loaded_does_nothing(hub):
+    """Two runs of one supply (a CLI refresh beside a sensor run): the second sees the first's
+    commit inside its own transaction and changes nothing."""
+    from dagster_project import archive
+    from dagster_project.supplies import open_supply
+
+    first = hub.ingest(FEED, MONTH)
+    before = hub.archive(FEED), hub.register(FEED)["status"].tolist()
+    supply = open_supply(hub.contract(FEED), hub.folder(FEED, MONTH), MONTH)
+    with hub.connect() as con:
+        rows, replaced = archive.replace_month(con, supply, {"processed_at": archive.now()})
+    assert (rows, replaced) == (0, first.supply_id)
+    assert (hub.archive(FEED), hub.register(FEED)["status"].tolist()) == before
+
+
+def test_a_new_warehouse_forgets_what_the_sensor_saw(hub):
+    from dagster_project.ingest import seen, signature
+
+    hub.ingest(FEED, MONTH)
+    sig = signature(hub.folder(FEED, MONTH))
+    assert seen(hub.where, hub.contract(FEED), MONTH, sig)
+    hub.where.warehouse.unlink()
+    hub.ingest("asb", MONTH)  # the first ingest into the new warehouse
+    assert not seen(hub.where, hub.contract(FEED), MONTH, sig)
+
+
+def test_the_sensor_retries_a_failed_run_a_few_times_then_leaves_it_to_a_person(hub):
+    from dagster_project.definitions import defs
+    from dagster_project.landing import MAX_TRIES, SUPPLY_TAG
+
+    with dg.instance_for_test() as instance:
+        for attempt in range(1, MAX_TRIES + 2):
+            context = dg.build_sensor_context(instance=instance, definitions=defs())
+            runs = [
+                r
+                for r in landing_sensor()(context)
+                if isinstance(r, dg.RunRequest)
+                and r.asset_selection[0].path[-1] == FEED
+                and r.partition_key[:7] == MONTH
+            ]
+            if attempt > MAX_TRIES:
+                assert not runs, "a supply whose runs keep failing is requested for ever"
+                break
+            [run] = runs
+            assert run.run_key.endswith(f"#{attempt}")
+            failed = instance.create_run_for_job(
+                defs().resolve_job_def("monthly_refresh"),
+                run_config={},
+                tags={SUPPLY_TAG: run.tags[SUPPLY_TAG]},
+                status=dg.DagsterRunStatus.FAILURE,
+            )
+            assert failed.status == dg.DagsterRunStatus.FAILURE

@@ -195,12 +195,28 @@ def path_traversal_name(hub):
     set_meta(hub, meta)
 
 
+def date_supplied_not_a_date(hub):
+    meta = meta_of(hub)
+    meta["date_supplied"] = "05/02/2024"
+    set_meta(hub, meta)
+
+
+def no_header_line(hub):
+    path = hub.data_file(FEED, MONTH)
+    path.write_text(
+        "".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[1:]), encoding="utf-8"
+    )
+    meta = meta_of(hub)
+    meta["records"] -= 1
+    set_meta(hub, meta)
+
+
 CASES = {
     empty_file: "the file is empty",
     header_only: r"holds 0 records but supply.yml says \d+",
     missing_column: "missing 'COMMITTED_FROM_TIME'",
-    extra_column: "unexpected 'NOTES'",
-    renamed_column: "missing 'CRIME_REF'; unexpected 'Crime Ref'",
+    extra_column: "the columns differ from the contract's: 1 column not in the contract",
+    renamed_column: "missing 'CRIME_REF'; 1 column not in the contract",
     wrong_delimiter: "the contract says the delimiter is ','",
     mixed_encodings: "not readable as utf-8: byte 0xe9",
     truncated_last_line: r"data row \d+ has 17 fields but the header has 18",
@@ -218,6 +234,8 @@ CASES = {
     malformed_supply_yml: "supply.yml is not valid YAML",
     file_for_another_feed: r"unexpected files \['TVP_CRIME_VICTIMS_202402.csv'\]",
     path_traversal_name: "is a path, not a file in the supply's folder",
+    date_supplied_not_a_date: "date_supplied must be a date written YYYY-MM-DD",
+    no_header_line: "header repeats a column name|columns differ from the contract's: missing",
 }
 
 
@@ -238,7 +256,7 @@ def test_bad_supply_is_refused_and_the_archive_is_untouched(hub, spoil):
     assert named or FEED in outcome.sentence, "the error names the file"
     assert hub.archive(FEED) == before, "the archive changed"
     assert not folder.exists(), "the supply stayed in landing"
-    dest = outcome.quarantine
+    dest = outcome.quarantine_path
     assert dest.is_relative_to(hub.where.quarantine / "police" / FEED / MONTH)
     record = json.loads((dest / "validation.json").read_text())
     assert record["reason"] and record["advice"]
@@ -280,7 +298,7 @@ def test_exact_duplicate_rows_load_as_delivered(hub):
     edit(hub, lambda d: [*d, d[1]])
     outcome = hub.ingest(FEED, MONTH)
     assert outcome.status == "loaded", outcome.sentence
-    assert outcome.gate.exact_duplicates >= 1 and "exact duplicate" in outcome.sentence
+    assert outcome.gate_result.exact_duplicates >= 1 and "exact duplicate" in outcome.sentence
     assert hub.archive(FEED)[0] == meta_of(hub)["records"]
 
 
@@ -347,3 +365,38 @@ def test_the_one_sentence_holds_no_personal_data(hub, pristine):
     assert outcome.status == "quarantined"
     values = {v for r in original[1:] for v in r if len(v) > 3} | {"1990-01-01", "not a date"}
     assert not [v for v in values if v in outcome.sentence]
+
+
+def test_utf8_text_in_a_cp1252_feed_is_refused(hub):
+    feed, month = "asb", "2024-01"
+    path = hub.data_file(feed, month)
+    text = path.read_bytes().decode("cp1252")
+    path.write_bytes(text.replace("Road", "Rüe", 1).encode("utf-8"))
+    meta = meta_of(hub, feed, month)
+    meta["file"].pop("sha256")
+    set_meta(hub, meta, feed, month)
+    outcome = hub.ingest(feed, month)
+    assert outcome.status == "quarantined"
+    assert "the file is UTF-8, but the contract says cp1252" in outcome.sentence
+
+
+def test_blank_formatted_rows_at_the_end_of_a_workbook_are_ignored(hub):
+    def change(wb):
+        wb.active.cell(row=wb.active.max_row + 40, column=1).number_format = "0.00"
+
+    _xlsx(hub, change)
+    outcome = hub.ingest(XLSX_FEED, XLSX_MONTH)
+    assert outcome.status == "loaded", outcome.sentence
+
+
+def test_a_file_without_its_header_leaks_nothing_into_the_message(hub, pristine):
+    feed, month = "ae_assaults", "2024-01"
+    path = hub.data_file(feed, month)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first_row = lines[1].rstrip("\n").split("\t")
+    path.write_text("".join(lines[1:]), encoding="utf-8")
+    forget_checksum(hub, feed, month)
+    outcome = hub.ingest(feed, month)
+    assert outcome.status == "quarantined"
+    leaked = [v for v in first_row if len(v) > 2 and v in outcome.sentence]
+    assert not leaked, leaked
