@@ -413,3 +413,17 @@ def test_the_sensor_retries_a_failed_run_a_few_times_then_leaves_it_to_a_person(
                 status=dg.DagsterRunStatus.FAILURE,
             )
             assert failed.status == dg.DagsterRunStatus.FAILURE
+
+
+def test_every_supply_of_the_generated_region_passes_its_gate(region):
+    """Clean synthetic supplies (default error rates, no faults) meet every expectation."""
+    from dagster_project import gate
+    from dagster_project.supplies import open_supply
+
+    refused = []
+    for c in load_contracts().values():
+        for month in region.summary.months:
+            result = gate.validate(open_supply(c, c.landing_dir(region.landing, month), month))
+            if not result.success:
+                refused.append(f"{c.name} {month}: {result.summary()}")
+    assert not refused

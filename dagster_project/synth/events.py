@@ -206,6 +206,10 @@ def build_events(
             frame["risk"] = rank.fillna(pd.Series(rng.random(n))).to_numpy()
     if "risk" not in frame:
         frame["risk"] = rng.random(n)
+    for role in spec.get("actors", {}):  # nobody is in an event before they are born
+        idx = frame[role].to_numpy()
+        born = np.where(idx >= 0, pop.col("dob")[np.maximum(idx, 0)], frame["date"].to_numpy())
+        frame["date"] = np.maximum(frame["date"].to_numpy(), born.astype("datetime64[ns]"))
     if spec.get("distinct"):  # each person at most once a month (e.g. releases)
         role = next(iter(spec["actors"]))
         frame = frame[~frame[role].duplicated() | (frame[role] < 0)].reset_index(drop=True)
