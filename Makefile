@@ -24,10 +24,11 @@ demo: $(STAMP)
 		--faulty 3
 	rm -rf $(DATA)/warehouse $(DATA)/quarantine
 	$(BIN)/hub refresh --month $(DEMO_MONTHS)
+	$(BIN)/hub conform
 	@echo
 	@echo "Where to look:"
 	@echo "  $(DATA)/landing/<agency>/<feed>/<YYYY-MM>/  each month's supply and its supply.yml"
-	@echo "  $(DATA)/warehouse/hub.duckdb                the archive: raw.<feed>, ops.supply_register"
+	@echo "  $(DATA)/warehouse/hub.duckdb                raw.<feed>, staging.stg_<agency>__<feed>, ops.supply_register"
 	@echo "  $(DATA)/quarantine/                         refused supplies, each with report.html"
 	@echo "  $(DATA)/reference/gazetteer.csv             the gazetteer (AddressBase stand-in)"
 	@echo "  $(DATA)/truth/                              ground truth, for evaluation only"
@@ -44,6 +45,9 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check dagster_project tests
 	$(BIN)/ruff format --check dagster_project tests
+	cd dbt && ../$(BIN)/sqlfluff lint models
+	$(BIN)/hub suites --check
+	$(BIN)/hub dbt-files --check
 
 bench: $(STAMP)
 	$(BIN)/python -m dagster_project.bench generate

@@ -124,6 +124,35 @@ def _refresh(args: argparse.Namespace) -> int:
     return 1 if failures or (args.strict and refusals) else 0
 
 
+def _conform(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from .definitions import defs
+
+    home = dagster_home()
+    level = "INFO" if args.verbose else "CRITICAL"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = (
+            defs()
+            .resolve_job_def("conform")
+            .execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+            )
+        )
+    checks = result.get_asset_check_evaluations()
+    failed_checks = [c for c in checks if not c.passed]
+    models = [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
+    print(
+        f"dbt: {len(models)} models and seeds built, {len(checks) - len(failed_checks)} tests "
+        f"passed, {len(failed_checks)} failed (run {result.run_id[:8]})"
+    )
+    for c in failed_checks:
+        print(f"  failed: {c.asset_key.to_user_string()} {c.check_name}")
+    return 0 if result.success and not failed_checks else 1
+
+
 def _suites(args: argparse.Namespace) -> int:
     from .contracts import load_contracts
     from .suites import suites_dir, write_all
@@ -134,6 +163,18 @@ def _suites(args: argparse.Namespace) -> int:
     if not changes:
         print(f"Every suite in {suites_dir()} has its contract's rules.")
     return 1 if changes and args.check else 0
+
+
+def _dbt_files(args: argparse.Namespace) -> int:
+    from .contracts import load_contracts
+    from .dbt_files import write_all
+
+    changed = write_all(load_contracts(), check=args.check)
+    for path in changed:
+        print(f"{'would write' if args.check else 'wrote'} dbt/{path}")
+    if not changed:
+        print("The dbt sources, seeds and staging models match the feed contracts.")
+    return 1 if changed and args.check else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -178,6 +219,10 @@ def parser() -> argparse.ArgumentParser:
     )
     r.set_defaults(func=_refresh)
 
+    c = sub.add_parser("conform", help="build the dbt models through Dagster")
+    c.add_argument("--verbose", action="store_true", help="log every step")
+    c.set_defaults(func=_conform)
+
     s = sub.add_parser("suites", help="write expectation suites from the feed contracts")
     s.add_argument(
         "--check",
@@ -185,6 +230,16 @@ def parser() -> argparse.ArgumentParser:
         help="change nothing; exit 1 if a suite lacks its contract's rules",
     )
     s.set_defaults(func=_suites)
+
+    d = sub.add_parser(
+        "dbt-files", help="write dbt sources, seeds and staging models from the contracts"
+    )
+    d.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 if a file differs from what the contracts imply",
+    )
+    d.set_defaults(func=_dbt_files)
     return p
 
 

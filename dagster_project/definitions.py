@@ -5,6 +5,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from .config import paths
+from .conform import conform_assets, conform_job, dbt_resource
 from .feeds_assets import feed_assets, refresh_job, refresh_schedule
 from .landing import landing_sensor
 
@@ -13,14 +14,14 @@ def resources() -> dict:
     """The warehouse, at the one path every stage reads (HUB_DATA_DIR)."""
     warehouse = paths().warehouse
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return {"duckdb": DuckDBResource(database=str(warehouse))}
+    return {"duckdb": DuckDBResource(database=str(warehouse)), "dbt": dbt_resource()}
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=list(feed_assets()),
-        jobs=[refresh_job()],
+        assets=[*feed_assets(), conform_assets()],
+        jobs=[refresh_job(), conform_job()],
         schedules=[refresh_schedule()],
         sensors=[landing_sensor()],
         resources=resources(),

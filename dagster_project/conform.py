@@ -1,0 +1,72 @@
+"""Conforming the feeds with dbt (`dbt/`), wired into Dagster through dagster-dbt: each dbt
+model an asset downstream of the raw feeds it reads, each dbt test an asset check."""
+
+import functools
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from .dbt_files import dbt_dir
+
+
+@functools.cache
+def project() -> DbtProject:
+    return DbtProject(project_dir=dbt_dir(), profiles_dir=dbt_dir())
+
+
+def _sources(directory: Path) -> list[Path]:
+    return [
+        directory / "dbt_project.yml",
+        *directory.glob("models/**/*"),
+        *directory.glob("macros/**/*"),
+        *directory.glob("seeds/**/*"),
+    ]
+
+
+def prepare() -> Path:
+    """The manifest dagster-dbt reads, parsed again whenever the dbt project has changed
+    (so definitions load on a fresh clone, not only under `dagster dev`)."""
+    p = project()
+    manifest = Path(p.manifest_path)
+    newest = max(f.stat().st_mtime for f in _sources(Path(p.project_dir)) if f.is_file())
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run(
+            [
+                str(dbt),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(p.project_dir),
+                "--profiles-dir",
+                str(p.profiles_dir),
+            ],
+            check=True,
+        )
+    return manifest
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=project(), dbt_executable=str(Path(sys.executable).with_name("dbt"))
+    )
+
+
+@functools.cache
+def conform_assets() -> dg.AssetsDefinition:
+    @dbt_assets(manifest=prepare(), project=project(), name="dbt_build")
+    def _conform(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return _conform
+
+
+@functools.cache
+def conform_job():
+    return dg.define_asset_job(
+        "conform", selection=dg.AssetSelection.assets(conform_assets()),
+        executor_def=dg.in_process_executor,
+        description="Build the dbt models (staging and onwards) and run their tests.")  # fmt: skip

@@ -1,0 +1,122 @@
+"""The dbt files a feed contract implies (`hub dbt-files`):
+
+- `dbt/models/staging/_sources.yml`: every raw table, its columns, their meanings, and in each
+  column's `meta` the concept, type, date format and value set that staging needs. Written
+  from the contracts every time: edit the contract, not this file.
+- `dbt/seeds/value_set_codes.csv`: every agency code and the canonical value it stands for
+  (the broadest, where a code covers several).
+- `dbt/models/staging/stg_<agency>__<feed>.sql`: created once (one macro call), then the
+  data engineers' to change.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import yaml
+
+from .contracts import Contract, value_sets
+from .suites import date_format
+
+GENERATED = "# Written by `hub dbt-files` from dagster_project/feeds/*.yml; do not edit.\n"
+
+
+def dbt_dir() -> Path:
+    return Path(os.environ.get("HUB_DBT_DIR", "dbt")).absolute()
+
+
+def model_name(contract: Contract) -> str:
+    return f"stg_{contract.agency}__{contract.name}"
+
+
+def _column(contract: Contract, f) -> dict:
+    meta = {"concept": f.concept, "type": f.type}
+    if f.type == "date":
+        meta["format"] = date_format(contract, f)
+    if f.type == "time":
+        meta["format"] = contract.file.time_format
+    if f.value_set:
+        meta["value_set"] = f.value_set
+        meta["canonical"] = "maps" in value_sets()[f.value_set]
+    if f.identifies:
+        meta["identifies"] = f.identifies
+    return {"name": f.name, "description": f.meaning, "meta": meta}
+
+
+def sources(contracts: dict[str, Contract]) -> str:
+    tables = [{
+        "name": c.name,
+        "description": f"{c.dataset}, from {c.agency_name} (seeds/003 section {c.section}), "
+                       "as delivered, with lineage.",
+        "meta": {"agency": c.agency, "classification": c.classification,
+                 "legal_basis": c.legal_basis, "retention": c.retention},
+        "columns": [_column(c, f) for f in c.fields],
+    } for c in contracts.values()]  # fmt: skip
+    body = {"version": 2, "sources": [{
+        "name": "raw", "schema": "raw",
+        "description": "The archive: each feed's monthly supplies, appended after the gate.",
+        "tables": tables}]}  # fmt: skip
+    return GENERATED + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+
+
+def staging_docs(contracts: dict[str, Contract]) -> str:
+    models = [{
+        "name": model_name(c),
+        "description": f"{c.dataset} ({c.agency_name}), one row per delivered record: typed, "
+                       "named by concept, names upper-cased without punctuation, postcodes in "
+                       "the standard form (or NULL with a reason), codes beside their canonical "
+                       "values.",
+        "meta": {"classification": c.classification, "contract": f"{c.name}.yml"},
+        "columns": [{"name": "record_id", "description": "supply id # row number in its file",
+                     "data_tests": ["unique", "not_null"]}],
+    } for c in contracts.values()]  # fmt: skip
+    return GENERATED + yaml.safe_dump(
+        {"version": 2, "models": models}, sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+def value_set_codes() -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["value_set", "code", "canonical"])
+    for name, vs in value_sets().items():
+        for v in vs["values"]:
+            # A code standing for several canonical values (police W9: Gypsy or Irish
+            # Traveller, Roma, Other White) maps to the broadest, which each list puts last.
+            canonical = v.get("from", [""])[-1] if "maps" in vs else v["code"]
+            writer.writerow([name, v["code"], canonical])
+    return out.getvalue()
+
+
+def staging_model(contract: Contract) -> str:
+    return (
+        f"-- {contract.dataset}: typed, named and standardised from its contract.\n"
+        f"{{{{ stage_feed('{contract.name}') }}}}\n"
+    )
+
+
+def write_all(
+    contracts: dict[str, Contract], directory: Path | None = None, check: bool = False
+) -> list[str]:
+    """Write what differs; returns the files changed (or that would be, with check)."""
+    d = directory or dbt_dir()
+    wanted = {
+        d / "models" / "staging" / "_sources.yml": (sources(contracts), True),
+        d / "models" / "staging" / "_staging.yml": (staging_docs(contracts), True),
+        d / "seeds" / "value_set_codes.csv": (value_set_codes(), True),
+    }
+    for c in contracts.values():
+        wanted[d / "models" / "staging" / f"{model_name(c)}.sql"] = (staging_model(c), False)
+    changed = []
+    for path, (text, owned) in wanted.items():
+        exists = path.exists()
+        if (exists and not owned) or (exists and path.read_text(encoding="utf-8") == text):
+            continue
+        changed.append(str(path.relative_to(d)))
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    return changed

@@ -1,0 +1,2 @@
+-- Ambulance calls for service: typed, named and standardised from its contract.
+{{ stage_feed('ambulance_calls') }}

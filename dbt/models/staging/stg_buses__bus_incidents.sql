@@ -1,0 +1,2 @@
+-- Incidents on local buses: typed, named and standardised from its contract.
+{{ stage_feed('bus_incidents') }}

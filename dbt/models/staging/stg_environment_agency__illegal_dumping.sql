@@ -1,0 +1,2 @@
+-- Illegal dumping of waste: typed, named and standardised from its contract.
+{{ stage_feed('illegal_dumping') }}

@@ -1,0 +1,2 @@
+-- Illegal waste processing sites: typed, named and standardised from its contract.
+{{ stage_feed('waste_sites') }}

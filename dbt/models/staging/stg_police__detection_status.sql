@@ -1,0 +1,2 @@
+-- Detection status (outcomes) of recorded offences: typed, named and standardised from its contract.
+{{ stage_feed('detection_status') }}

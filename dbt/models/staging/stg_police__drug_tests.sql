@@ -1,0 +1,2 @@
+-- Drug tests on arrest for trigger offences: typed, named and standardised from its contract.
+{{ stage_feed('drug_tests') }}

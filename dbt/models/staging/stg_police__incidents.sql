@@ -1,0 +1,2 @@
+-- Police incident records (command and control): typed, named and standardised from its contract.
+{{ stage_feed('incidents') }}

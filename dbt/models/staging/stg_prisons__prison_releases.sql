@@ -1,0 +1,2 @@
+-- Prison releases: typed, named and standardised from its contract.
+{{ stage_feed('prison_releases') }}
