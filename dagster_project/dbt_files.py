@@ -43,6 +43,8 @@ def _column(contract: Contract, f) -> dict:
         meta["canonical"] = "maps" in value_sets()[f.value_set]
     if f.identifies:
         meta["identifies"] = f.identifies
+    if f.attribute == "full_name":
+        meta["name_format"] = f.options.get("name_format", "forename_first")
     return {"name": f.name, "description": f.meaning, "meta": meta}
 
 
@@ -78,6 +80,63 @@ def staging_docs(contracts: dict[str, Contract]) -> str:
     )
 
 
+PERSON_COLUMNS = {  # common schema column: (staging attribute(s), type)
+    "agency_ref": (("ref",), "varchar"),
+    "forename": (("first_name", "full_name"), "varchar"),
+    "surname": (("surname", "full_name"), "varchar"),
+    "date_of_birth": (("dob",), "date"),
+    "age": (("age",), "integer"),
+    "sex": (("sex",), "varchar"),
+    "ethnicity": (("ethnicity",), "varchar"),
+    "address": (("address",), "varchar"),
+    "postcode": (("postcode",), "varchar"),
+    "postcode_reason": (("postcode",), "varchar"),
+    "easting": (("easting",), "integer"),
+    "northing": (("northing",), "integer"),
+}
+
+
+def _person_select(c: Contract, role: str) -> str:
+    attrs = {f.attribute for f in c.fields_for(role)}
+    # the record names this person when any of their columns holds a value
+    staged = [
+        f"{role}_{'surname' if f.attribute == 'full_name' else f.attribute}"
+        for f in c.fields_for(role)
+    ]
+    present = " or ".join(f"{col} is not null" for col in staged)
+    cols = []
+    for out, (sources_, kind) in PERSON_COLUMNS.items():
+        if out == "address" and "address" not in attrs and attrs & {"address_line1", "town"}:
+            parts = [
+                f"{role}_{a}" for a in ("address_line1", "address_line2", "town") if a in attrs
+            ]
+            expr = "concat_ws(', ', " + ", ".join(parts) + ")"
+        elif attrs & set(sources_):
+            suffix = "_reason" if out == "postcode_reason" else ""
+            attr = "first_name" if out == "forename" else sources_[0]
+            attr = "surname" if out == "surname" else attr
+            expr = f"{role}_{attr}{suffix}"
+        else:
+            expr = f"null::{kind}"
+        cols.append(f"        {expr} as {out}")
+    return (
+        f"    select\n        record_id || ':{role}' as person_record_id,\n"
+        f"        record_id,\n        source_feed,\n        '{c.agency}' as agency,\n"
+        f"        '{role}' as role,\n" + ",\n".join(cols) + ",\n        period\n"
+        f"    from {{{{ ref('{model_name(c)}') }}}}\n"
+        f"    where {present}"
+    )
+
+
+def person_records(contracts: dict[str, Contract]) -> str:
+    selects = [_person_select(c, role) for c in contracts.values() for role in c.roles]
+    return (
+        "-- Written by `hub dbt-files` from the feed contracts; do not edit.\n"
+        "-- One row per person named in any record of any feed: the common schema the\n"
+        "-- person spine links.\n\n" + "\n\n    union all\n\n".join(selects) + "\n"
+    )
+
+
 def value_set_codes() -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -107,6 +166,7 @@ def write_all(
         d / "models" / "staging" / "_sources.yml": (sources(contracts), True),
         d / "models" / "staging" / "_staging.yml": (staging_docs(contracts), True),
         d / "seeds" / "value_set_codes.csv": (value_set_codes(), True),
+        d / "models" / "intermediate" / "int_person_records.sql": (person_records(contracts), True),
     }
     for c in contracts.values():
         wanted[d / "models" / "staging" / f"{model_name(c)}.sql"] = (staging_model(c), False)

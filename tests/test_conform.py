@@ -50,7 +50,7 @@ def test_dbt_builds_and_its_tests_are_asset_checks(conformed):
     _, result = conformed
     assert result.success
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 2 * len(CONTRACTS) and all(c.passed for c in checks)
+    assert len(checks) == 2 * len(CONTRACTS) + 2 and all(c.passed for c in checks)
 
 
 def _source_columns() -> dict[str, list[dict]]:
@@ -78,9 +78,33 @@ def test_staging_types_and_standardises_every_column(conformed, feed):
             good = staged[out].dropna()
             assert good.map(lambda p: bool(POSTCODE.match(p))).all(), f"{feed}.{name}"
             assert (staged[f"{out}_reason"].eq("missing") == ~delivered).all()
-        if meta["concept"].split(".")[-1] in ("first_name", "surname", "full_name"):
-            names = staged[out].dropna()
-            assert names.str.fullmatch(r"[A-Z]+( [A-Z]+)*").all(), f"{feed}.{name}"
+        attribute = meta["concept"].split(".")[-1]
+        if attribute in ("first_name", "surname", "full_name"):
+            role = meta["concept"].split(".")[0]
+            split = [f"{role}_surname", f"{role}_first_name"] if attribute == "full_name" else [out]
+            for column in split:
+                names = staged[column].dropna()
+                assert names.str.fullmatch(r"[A-Z]+( [A-Z]+)*").all(), f"{feed}.{column}"
         if meta.get("canonical"):
             mapped = staged[out].notna()
             assert mapped.sum() >= 0.9 * delivered.sum(), f"{feed}.{name}: codes not mapped"
+
+
+def test_person_records_hold_every_person_mention_of_every_feed(conformed, pristine):
+    """One row per person named in a record, whatever the feed and role (the truth says who)."""
+    hub, _ = conformed
+    truth = pristine.truth_records()
+    named = truth[~truth["role"].isin(["record", "location"]) & truth["person_id"].notna()]
+    expected = named.groupby(["feed", "role"]).size().to_dict()
+    with hub.connect() as con:
+        got = dict(
+            ((f, r), n)
+            for f, r, n in con.execute(
+                "SELECT source_feed, role, count(*) FROM intermediate.int_person_records "
+                "GROUP BY ALL"
+            ).fetchall()
+        )
+        columns = [c[0] for c in con.execute("DESCRIBE intermediate.int_person_records").fetchall()]
+    assert got == expected
+    assert columns[:5] == ["person_record_id", "record_id", "source_feed", "agency", "role"]
+    assert {"forename", "surname", "date_of_birth", "sex", "postcode", "address"} <= set(columns)

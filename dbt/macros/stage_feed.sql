@@ -12,7 +12,17 @@
     {%- set column = adapter.quote(name) -%}
     {%- set out = staged_name(meta) -%}
     {%- set attribute = meta.concept.split('.')[-1] -%}
-    {%- if attribute in ('first_name', 'surname', 'full_name') -%}
+    {%- if attribute == 'full_name' -%}
+        {#- "SURNAME, Forename" or "Forename Surname": split before the punctuation goes -#}
+        {%- set role = meta.concept.split('.')[0] -%}
+        {%- if meta.name_format == 'surname_first' -%}
+        {{ clean_name("split_part(" ~ column ~ ", ',', 1)") }} as {{ role }}_surname,
+        {{ clean_name("split_part(" ~ column ~ ", ',', 2)") }} as {{ role }}_first_name
+        {%- else -%}
+        {{ clean_name("regexp_replace(" ~ column ~ ", '\s+\S+$', '')") }} as {{ role }}_first_name,
+        {{ clean_name("regexp_extract(" ~ column ~ ", '\S+$')") }} as {{ role }}_surname
+        {%- endif %}
+    {%- elif attribute in ('first_name', 'surname') -%}
         {{ clean_name(column) }} as {{ out }}
     {%- elif attribute == 'postcode' -%}
         {{ clean_postcode(column) }} as {{ out }},
