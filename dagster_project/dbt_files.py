@@ -137,6 +137,72 @@ def person_records(contracts: dict[str, Contract]) -> str:
     )
 
 
+PLACE_COLUMNS = ("address", "street", "town", "postcode", "easting", "northing")
+
+
+def _place_select(c: Contract, role: str) -> str:
+    """A place mention: the event's location, or the home address of a person in it."""
+    attrs = {f.attribute for f in c.fields_for(role)}
+    if role == "location":
+        text = next(
+            (f"{role}_{a}" for a in ("address", "description", "name") if a in attrs),
+            "null::varchar",
+        )
+        kind = "event location"
+    else:
+        lines = [f"{role}_{a}" for a in ("address_line1", "address_line2", "town") if a in attrs]
+        text = (
+            f"{role}_address"
+            if "address" in attrs
+            else ("concat_ws(', ', " + ", ".join(lines) + ")" if lines else "null::varchar")
+        )
+        kind = f"home of {role}"
+    cols = {"address": text}
+    for a in PLACE_COLUMNS[1:]:
+        cols[a] = (
+            f"{role}_{a}"
+            if a in attrs
+            else ("null::integer" if a in ("easting", "northing") else "null::varchar")
+        )
+    cols["postcode_reason"] = f"{role}_postcode_reason" if "postcode" in attrs else "null::varchar"
+    present = " or ".join(f"{role}_{a} is not null" for a in sorted(attrs & ADDRESS_LIKE))
+    body = ",\n".join(f"        {expr} as {name}" for name, expr in cols.items())
+    return (
+        f"    select\n        record_id || ':{role}' as place_record_id,\n"
+        f"        record_id,\n        source_feed,\n        '{kind}' as kind,\n"
+        f"{body},\n        period\n    from {{{{ ref('{model_name(c)}') }}}}\n"
+        f"    where {present}"
+    )
+
+
+ADDRESS_LIKE = {
+    "address",
+    "description",
+    "name",
+    "address_line1",
+    "address_line2",
+    "street",
+    "town",
+    "postcode",
+    "easting",
+    "northing",
+}
+
+
+def place_records(contracts: dict[str, Contract]) -> str:
+    selects = [
+        _place_select(c, role)
+        for c in contracts.values()
+        for role in (["location"] if c.fields_for("location") else []) + c.roles
+        if {f.attribute for f in c.fields_for(role)} & ADDRESS_LIKE
+    ]
+    return (
+        "-- Written by `hub dbt-files` from the feed contracts; do not edit.\n"
+        "-- One row per address or location mention in any feed: the common schema the\n"
+        "-- place spine matches to UPRNs.\n\n" + "\n\n    union all\n\n".join(selects) + "\n"
+    )
+
+
 def value_set_codes() -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -167,6 +233,7 @@ def write_all(
         d / "models" / "staging" / "_staging.yml": (staging_docs(contracts), True),
         d / "seeds" / "value_set_codes.csv": (value_set_codes(), True),
         d / "models" / "intermediate" / "int_person_records.sql": (person_records(contracts), True),
+        d / "models" / "intermediate" / "int_place_records.sql": (place_records(contracts), True),
     }
     for c in contracts.values():
         wanted[d / "models" / "staging" / f"{model_name(c)}.sql"] = (staging_model(c), False)

@@ -50,7 +50,7 @@ def test_dbt_builds_and_its_tests_are_asset_checks(conformed):
     _, result = conformed
     assert result.success
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == 2 * len(CONTRACTS) + 2 and all(c.passed for c in checks)
+    assert len(checks) == 2 * len(CONTRACTS) + 4 and all(c.passed for c in checks)
 
 
 def _source_columns() -> dict[str, list[dict]]:
@@ -108,3 +108,24 @@ def test_person_records_hold_every_person_mention_of_every_feed(conformed, prist
     assert got == expected
     assert columns[:5] == ["person_record_id", "record_id", "source_feed", "agency", "role"]
     assert {"forename", "surname", "date_of_birth", "sex", "postcode", "address"} <= set(columns)
+
+
+def test_place_records_hold_every_location_and_home_address(conformed, pristine):
+    """Every event location, and every home address a record holds (the truth says which)."""
+    hub, _ = conformed
+    truth = pristine.truth_records()
+    locations = truth[truth["role"] == "location"].groupby("feed").size()
+    homes = truth[~truth["role"].isin(["record", "location"]) & truth["uprn"].notna()]
+    expected = {(f, "event location"): n for f, n in locations.items()}
+    expected |= {
+        (f, f"home of {r}"): n for (f, r), n in homes.groupby(["feed", "role"]).size().items()
+    }
+    with hub.connect() as con:
+        got = dict(
+            ((f, k), n)
+            for f, k, n in con.execute(
+                "SELECT source_feed, kind, count(*) FROM intermediate.int_place_records "
+                "GROUP BY ALL"
+            ).fetchall()
+        )
+    assert got == expected
