@@ -104,7 +104,7 @@ def _person_select(c: Contract, role: str) -> str:
         for f in c.fields_for(role)
     ]
     present = " or ".join(f"{col} is not null" for col in staged)
-    cols = []
+    cols: list[tuple[str, str]] = []
     for out, (sources_, kind) in PERSON_COLUMNS.items():
         if out == "address" and "address" not in attrs and attrs & {"address_line1", "town"}:
             parts = [
@@ -118,14 +118,23 @@ def _person_select(c: Contract, role: str) -> str:
             expr = f"{role}_{attr}{suffix}"
         else:
             expr = f"null::{kind}"
-        cols.append(f"        {expr} as {out}")
-    return (
-        f"    select\n        record_id || ':{role}' as person_record_id,\n"
-        f"        record_id,\n        source_feed,\n        '{c.agency}' as agency,\n"
-        f"        '{role}' as role,\n" + ",\n".join(cols) + ",\n        period\n"
-        f"    from {{{{ ref('{model_name(c)}') }}}}\n"
-        f"    where {present}"
+        cols.append((out, expr))
+    head = [
+        ("person_record_id", f"record_id || ':{role}'"),
+        ("record_id", "record_id"),
+        ("source_feed", "source_feed"),
+        ("agency", f"'{c.agency}'"),
+        ("role", f"'{role}'"),
+    ]
+    return _select(c, [*head, *cols, ("period", "period")], present)
+
+
+def _select(c: Contract, columns: list[tuple[str, str]], where: str) -> str:
+    """One feed's part of a generated union: `expression as name` for each column."""
+    body = ",\n".join(
+        f"    {expr} as {name}" if expr != name else f"    {name}" for name, expr in columns
     )
+    return f"select\n{body}\nfrom {{{{ ref('{model_name(c)}') }}}}\nwhere {where}"
 
 
 def person_records(contracts: dict[str, Contract]) -> str:
@@ -133,7 +142,7 @@ def person_records(contracts: dict[str, Contract]) -> str:
     return (
         "-- Written by `hub dbt-files` from the feed contracts; do not edit.\n"
         "-- One row per person named in any record of any feed: the common schema the\n"
-        "-- person spine links.\n\n" + "\n\n    union all\n\n".join(selects) + "\n"
+        "-- person spine links.\n\n" + "\n\nunion all\n\n".join(selects) + "\n"
     )
 
 
@@ -166,13 +175,13 @@ def _place_select(c: Contract, role: str) -> str:
         )
     cols["postcode_reason"] = f"{role}_postcode_reason" if "postcode" in attrs else "null::varchar"
     present = " or ".join(f"{role}_{a} is not null" for a in sorted(attrs & ADDRESS_LIKE))
-    body = ",\n".join(f"        {expr} as {name}" for name, expr in cols.items())
-    return (
-        f"    select\n        record_id || ':{role}' as place_record_id,\n"
-        f"        record_id,\n        source_feed,\n        '{kind}' as kind,\n"
-        f"{body},\n        period\n    from {{{{ ref('{model_name(c)}') }}}}\n"
-        f"    where {present}"
-    )
+    head = [
+        ("place_record_id", f"record_id || ':{role}'"),
+        ("record_id", "record_id"),
+        ("source_feed", "source_feed"),
+        ("kind", f"'{kind}'"),
+    ]
+    return _select(c, [*head, *cols.items(), ("period", "period")], present)
 
 
 ADDRESS_LIKE = {
@@ -199,7 +208,7 @@ def place_records(contracts: dict[str, Contract]) -> str:
     return (
         "-- Written by `hub dbt-files` from the feed contracts; do not edit.\n"
         "-- One row per address or location mention in any feed: the common schema the\n"
-        "-- place spine matches to UPRNs.\n\n" + "\n\n    union all\n\n".join(selects) + "\n"
+        "-- place spine matches to UPRNs.\n\n" + "\n\nunion all\n\n".join(selects) + "\n"
     )
 
 
