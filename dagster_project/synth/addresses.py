@@ -8,10 +8,6 @@ import re
 STYLES = ("standard", "flat_last", "slash", "abbreviated", "no_comma")
 
 
-def _abbreviate(street: str, short: str | None) -> str:
-    return short or street
-
-
 def premises(
     sub_building: str | None,
     building_name: str | None,
@@ -22,9 +18,8 @@ def premises(
     organisation: str | None = None,
 ) -> str:
     """The first line of an address: flat, building and street, in one of STYLES."""
-    road = _abbreviate(street, street_short) if style in ("abbreviated", "slash") else street
+    road = (street_short or street) if style in ("abbreviated", "slash") else street
     number_street = f"{building_number} {road}" if building_number else road
-    parts: list[str] = []
     flat = sub_building
     if style == "slash" and flat and building_number and not building_name:
         flat_id = re.sub(r"^Flat\s+", "", flat)

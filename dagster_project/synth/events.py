@@ -16,12 +16,13 @@ cohort (`cohort_per_1000: 0.15`).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..contracts import Contract, value_sets
+from .data import load_data
 from .gazetteer import Gazetteer
 from .population import Population, age_at, propensity
 
@@ -43,6 +44,7 @@ class Region:
     gazetteer: Gazetteer
     deprivation: np.ndarray  # per property
     hotspot: np.ndarray  # per property: some places attract far more events
+    _class_weights: dict = field(default_factory=dict, repr=False)
 
     @property
     def properties(self) -> pd.DataFrame:
@@ -103,7 +105,7 @@ class Region:
     def class_weights(self, classes: dict[str, float]) -> np.ndarray:
         """Sampling weight of every property for events at premises of the given classes."""
         key = tuple(sorted(classes.items()))
-        cache = self.__dict__.setdefault("_class_weights", {})
+        cache = self._class_weights
         if key not in cache:
             cls = self.column["class_code"].astype(str)
             w = np.zeros(len(cls))
@@ -117,8 +119,6 @@ def make_region(gazetteer: Gazetteer, rng: np.random.Generator) -> Region:
     props = gazetteer.properties
     lsoas = props["lsoa_code"].unique()
     district_offset = props.drop_duplicates("lsoa_code").set_index("lsoa_code")["district_name"]
-    from .data import load_data
-
     offsets = {d["name"]: d["deprivation"] for d in load_data("places")["districts"]}
     lsoa_dep = pd.Series(rng.normal(0, 0.7, len(lsoas)), index=lsoas)
     lsoa_dep += district_offset.reindex(lsoas).map(offsets).to_numpy()
