@@ -134,6 +134,13 @@ class Hub:
             df = con.execute(f'SELECT * FROM raw."{feed}" ORDER BY _partition, _row_number').df()
         return len(df), int(pd.util.hash_pandas_object(df.astype(str), index=False).sum())
 
+    def first_value(self, feed: str, column: str):
+        """The value of a column in the first delivered row of a feed's archive."""
+        with self.connect() as con:
+            return con.execute(
+                f'SELECT "{column}" FROM raw."{feed}" WHERE _row_number = 1'
+            ).fetchone()[0]
+
     def register(self, feed: str) -> pd.DataFrame:
         with self.connect() as con:
             return con.execute(

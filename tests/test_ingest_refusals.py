@@ -287,11 +287,7 @@ def test_embedded_newlines_in_a_quoted_field_load(hub):
     edit(hub, fn)
     outcome = hub.ingest(FEED, MONTH)
     assert outcome.status == "loaded", outcome.sentence
-    with hub.connect() as con:
-        value = con.execute(
-            'SELECT "LOCATION" FROM raw.crime_offence WHERE _row_number = 1'
-        ).fetchone()[0]
-    assert value == "Flat 2,\n10 High Street"
+    assert hub.first_value(FEED, "LOCATION") == "Flat 2,\n10 High Street"
 
 
 def test_exact_duplicate_rows_load_as_delivered(hub):
@@ -349,11 +345,7 @@ def test_formula_cells_are_stored_as_text_never_evaluated(hub):
     _xlsx(hub, change)
     outcome = hub.ingest(XLSX_FEED, XLSX_MONTH)
     assert outcome.status == "loaded", outcome.sentence
-    with hub.connect() as con:
-        value = con.execute(
-            'SELECT "Forename" FROM raw.school_exclusions WHERE _row_number = 1'
-        ).fetchone()[0]
-    assert value == formula
+    assert hub.first_value(XLSX_FEED, "Forename") == formula
 
 
 def test_the_one_sentence_holds_no_personal_data(hub, pristine):
