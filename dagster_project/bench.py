@@ -150,6 +150,188 @@ def ingest(population: int, months: str) -> None:
         )
 
 
+def _base_region(population: int, months: str, root: Path) -> dict:
+    """Generate a region, ingest it in-process and conform it through Dagster (dbt, then the
+    spine's first link); the timings."""
+    env = {**os.environ, "HUB_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster")}
+    seconds, _, delivered = _hub_generate(population, months, root)
+    ingest_s, _, _ = _timed(
+        [sys.executable, "-m", "dagster_project.bench", "_ingest", str(root), months], env
+    )
+    conform_s, peak, out = _timed([sys.executable, "-m", "dagster_project.cli", "conform"], env)
+    return {"generate": seconds, "ingest": ingest_s, "conform": conform_s, "peak": peak,
+            "delivered": delivered, "out": out}  # fmt: skip
+
+
+def _print_evaluation(warehouse: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        run = con.execute(
+            "select run_id from spine.runs order by started_at desc limit 1"
+        ).fetchone()[0]
+
+        def table(scope: str, label: str, order: str) -> None:
+            rows = con.execute(
+                f"select {label}, true_positives + false_negatives as true_pairs, precision, "
+                f"recall, f1 from spine.evaluation where run_id = ? and scope {scope} "
+                f"order by {order}",
+                [run],
+            ).fetchall()
+            print(f"| {label.split(' as ')[-1]} | true pairs | precision | recall | F1 |")
+            print("| --- | ---: | ---: | ---: | ---: |")
+            for name, pairs, p, r, f in rows:
+                cells = " | ".join("" if v is None else f"{v:.4f}" for v in (p, r, f))
+                print(f"| {name} | {pairs:,.0f} | {cells} |")
+            print()
+
+        table("in ('all records', 'records with a name or date of birth')", "scope", "scope")
+        table("= 'error'", "error", "error")
+        table("= 'feed pair'", "feed_a || ' - ' || feed_b as feed_pair", "true_pairs desc")
+
+
+def spine_accuracy(population: int, months: str) -> None:
+    """The person spine on a generated region through the whole pipeline, against the truth."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t = _base_region(population, months, root)
+        print(
+            f"{population:,} people, months {months} ({t['delivered']}); {platform.machine()}, "
+            f"{os.cpu_count()} cores. Ingest {t['ingest']:.0f} s; `hub conform` (dbt and the "
+            f"spine's first link) {t['conform']:.0f} s, peak {t['peak']:,.0f} MiB."
+        )
+        print("\n".join(line for line in t["out"].splitlines() if line.strip()))
+        print()
+        _print_evaluation(root / "warehouse" / "hub.duckdb")
+
+
+# A copy of the region's person records as other people with the same statistics: surnames
+# and postcodes moved along their sorted vocabularies, birth dates moved by weeks.
+DISGUISE = """
+with s as (select surname, row_number() over (order by surname) - 1 as i,
+                  count(*) over () as n
+           from (select distinct surname from base where surname is not null)),
+     p as (select postcode, row_number() over (order by postcode) - 1 as i,
+                  count(*) over () as n
+           from (select distinct postcode from base where postcode is not null))
+select b.* replace (
+    'c{k}-' || b.person_record_id as person_record_id,
+    'c{k}-' || b.record_id as record_id,
+    'c{k}-' || b.agency_ref as agency_ref,
+    s2.surname as surname,
+    b.date_of_birth + {days} as date_of_birth,
+    p2.postcode as postcode)
+from base b
+left join s s1 on s1.surname = b.surname
+left join s s2 on s2.i = (s1.i + {k} * 7919) % s1.n
+left join p p1 on p1.postcode = b.postcode
+left join p p2 on p2.i = (p1.i + {k} * 104729) % p1.n
+"""
+
+
+def _scaled(copies: int, limit: int, first: int = 1) -> str:
+    parts = [DISGUISE.format(k=k, days=7 * k) for k in range(first, first + copies)]
+    return " union all ".join(f"({q})" for q in parts) + f" limit {limit}"
+
+
+def _spine_child() -> None:
+    """One spine refresh in this process; its figures as JSON."""
+    import json
+
+    from .people import spine
+
+    run = spine.refresh()
+    print(json.dumps({"kind": run.kind, "records": run.records, "new": run.new_records,
+                      "pairs": run.pairs_scored, "persons": run.persons,
+                      "seconds": run.seconds, "phases": run.phases}))  # fmt: skip
+
+
+def _timed_spine(root: Path) -> tuple[float, float, dict]:
+    import json
+
+    env = {**os.environ, "HUB_DATA_DIR": str(root)}
+    wall, peak, out = _timed([sys.executable, "-m", "dagster_project.bench", "_spine"], env)
+    return wall, peak, json.loads(out.strip().splitlines()[-1])
+
+
+def spine_speed(population: int, months: str, full: int, existing: int, new: int) -> None:
+    """Full linkage of `full` records, and an incremental refresh of `new` records against
+    `existing`, on disguised copies of a generated region's person records."""
+    import shutil
+
+    import duckdb
+
+    from .people import evaluation, features, ids, spine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        t = _base_region(population, months, base)
+        with duckdb.connect(str(base / "warehouse" / "hub.duckdb"), read_only=True) as con:
+            n = con.execute("select count(*) from intermediate.int_person_records").fetchone()[0]
+        print(f"base: {population:,} people, months {months}: {n:,} person records "
+              f"(generate {t['generate']:.0f} s, ingest {t['ingest']:.0f} s, conform "
+              f"{t['conform']:.0f} s)")  # fmt: skip
+
+        def warehouse(name: str, rows_sql: str, rows: int) -> Path:
+            root = Path(tmp) / name
+            (root / "warehouse").mkdir(parents=True)
+            shutil.copytree(base / "models", root / "models")
+            with duckdb.connect(str(root / "warehouse" / "hub.duckdb")) as con:
+                con.execute(f"attach '{base / 'warehouse' / 'hub.duckdb'}' as b (read_only)")
+                con.execute("create table base as select * from b.intermediate.int_person_records")
+                con.execute("create schema intermediate")
+                con.execute(f"create table intermediate.int_person_records as {rows_sql}")
+            return root
+
+        copies = -(-full // n)
+        root = warehouse("full", _scaled(copies, full), full)
+        shutil.rmtree(root / "models")  # the first link trains its own model
+        wall, peak, r = _timed_spine(root)
+        print(f"full linkage of {r['records']:,} records (first link, training included): wall "
+              f"{wall:.1f} s, peak {peak:,.0f} MiB; {r['pairs']:,} pairs scored; stages "
+              f"{r['phases']}")  # fmt: skip
+        shutil.rmtree(root)
+
+        copies = -(-existing // n)
+        root = warehouse("incremental", _scaled(copies, existing), existing)
+        with duckdb.connect() as con:
+            con.execute(f"attach '{root / 'warehouse' / 'hub.duckdb'}' as wh")
+            con.execute(spine.SCHEMA)
+            con.execute("use wh")
+            # The existing spine as a perfect linker would have left it (the true persons):
+            # what an incremental run costs does not depend on how the IDs were made.
+            recs = """(select person_record_id as record_id, source_feed as source, role,
+                       period, substr(record_id, strpos(record_id, '-') + 1)
+                       as source_record_id, forename,
+                       surname, date_of_birth, person_record_id as copy_id
+                       from wh.intermediate.int_person_records)"""
+            con.execute(
+                "create table r as select *, split_part(copy_id, '-', 1) as copy, "
+                f"substr(copy_id, strpos(copy_id, '-') + 1) as original from {recs}"
+            )
+            con.execute(f"attach '{base / 'warehouse' / 'hub.duckdb'}' as b (read_only)")
+            base_recs = """(select person_record_id as record_id, source_feed as source, role,
+                            period, record_id as source_record_id, forename, surname,
+                            date_of_birth from b.intermediate.int_person_records)"""
+            evaluation.load_truth(con, base / "truth" / "records", base_recs)
+            con.execute(f"""
+                insert into wh.spine.person_ids
+                select r.record_id, '{ids.PREFIX}' || lpad((dense_rank() over (
+                           order by r.copy, coalesce(t.true_id, r.record_id)))::varchar,
+                           {ids.WIDTH}, '0'),
+                       r.source, null, r.period, 'bench'
+                from r left join truth t on t.unique_id = r.original
+            """)
+            con.execute(f"create table spine_records as {spine.RECORDS}")
+            features.prepare(con, "spine_records", "wh.spine.person_features")
+            con.execute("insert into wh.intermediate.int_person_records "
+                        + _scaled(-(-new // n), new, first=copies + 1))  # fmt: skip
+        wall, peak, r = _timed_spine(root)
+        print(f"incremental: {r['new']:,} new records against {r['records'] - r['new']:,}: "
+              f"wall {wall:.1f} s, peak {peak:,.0f} MiB; {r['pairs']:,} pairs scored; stages "
+              f"{r['phases']}")  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m dagster_project.bench")
     sub = p.add_subparsers(dest="what", required=True)
@@ -161,6 +343,16 @@ def main() -> None:
     i = sub.add_parser("ingest", help="time ingest plus gate of generated months")
     i.add_argument("--population", type=int, default=2_500_000)
     i.add_argument("--months", default="2024-01")
+    a = sub.add_parser("spine-accuracy", help="the person spine against the truth")
+    a.add_argument("--population", type=int, default=250_000)
+    a.add_argument("--months", default="2024-01:2024-12")
+    s = sub.add_parser("spine-speed", help="full and incremental person linkage at scale")
+    s.add_argument("--population", type=int, default=250_000)
+    s.add_argument("--months", default="2024-01:2024-12")
+    s.add_argument("--full", type=int, default=1_000_000, help="records for the full linkage")
+    s.add_argument("--existing", type=int, default=6_000_000, help="records in the spine")
+    s.add_argument("--new", type=int, default=100_000, help="new records of the month")
+    sub.add_parser("_spine", help=argparse.SUPPRESS)
     c = sub.add_parser("_ingest", help=argparse.SUPPRESS)
     c.add_argument("root", type=Path)
     c.add_argument("months")
@@ -169,6 +361,12 @@ def main() -> None:
         generate(args.population or [20_000, 250_000, 2_500_000], args.months)
     elif args.what == "ingest":
         ingest(args.population, args.months)
+    elif args.what == "spine-accuracy":
+        spine_accuracy(args.population, args.months)
+    elif args.what == "spine-speed":
+        spine_speed(args.population, args.months, args.full, args.existing, args.new)
+    elif args.what == "_spine":
+        _spine_child()
     else:
         from .synth.region import month_range
 

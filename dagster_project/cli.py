@@ -124,33 +124,79 @@ def _refresh(args: argparse.Namespace) -> int:
     return 1 if failures or (args.strict and refusals) else 0
 
 
-def _conform(args: argparse.Namespace) -> int:
+def _run_job(name: str, verbose: bool, ops: dict | None = None) -> int:
+    """Run a job of the code location in-process, recorded in DAGSTER_HOME; print what dbt
+    built and tested and the person spine's summary."""
     import dagster as dg
 
     from .definitions import defs
 
     home = dagster_home()
-    level = "INFO" if args.verbose else "CRITICAL"
+    level = "INFO" if verbose else "CRITICAL"
     with dg.DagsterInstance.from_config(str(home)) as instance:
         result = (
             defs()
-            .resolve_job_def("conform")
+            .resolve_job_def(name)
             .execute_in_process(
                 instance=instance,
                 raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": level}}},
+                    **({"ops": ops} if ops else {}),
+                },  # fmt: skip
             )
         )
     checks = result.get_asset_check_evaluations()
     failed_checks = [c for c in checks if not c.passed]
-    models = [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
-    print(
-        f"dbt: {len(models)} models and seeds built, {len(checks) - len(failed_checks)} tests "
-        f"passed, {len(failed_checks)} failed (run {result.run_id[:8]})"
-    )
+    built = [
+        e.step_materialization_data.materialization
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    ]
+    models = [m for m in built if m.asset_key.path[0] != "spine"]
+    if models:
+        print(
+            f"dbt: {len(models)} models and seeds built, {len(checks) - len(failed_checks)} "
+            f"tests passed, {len(failed_checks)} failed (run {result.run_id[:8]})"
+        )
     for c in failed_checks:
         print(f"  failed: {c.asset_key.to_user_string()} {c.check_name}")
+    for m in built:
+        for key in ("summary", "path"):
+            if key in m.metadata:
+                print(f"{m.asset_key.to_user_string()}: {m.metadata[key].value}")
+    for e in result.all_events:
+        if e.event_type_value == "STEP_FAILURE":
+            print(f"  {e.step_key} failed: "
+                  f"{e.step_failure_data.error.message.strip().splitlines()[-1]}")  # fmt: skip
     return 0 if result.success and not failed_checks else 1
+
+
+def _conform(args: argparse.Namespace) -> int:
+    return _run_job("conform", args.verbose)
+
+
+def _spine(args: argparse.Namespace) -> int:
+    if args.retrain:
+        code = _run_job("person_model_retrain", args.verbose)
+        if code:
+            return code
+    ops = {"spine__person_ids": {"config": {"full_relink": args.full}}}
+    return _run_job("person_relink", args.verbose, ops)
+
+
+def _link(args: argparse.Namespace) -> int:
+    from .people.link import link_file
+
+    out = link_file(Path(args.input), Path(args.output),
+                    Path(args.model) if args.model else None,
+                    Path(args.pairs) if args.pairs else None)  # fmt: skip
+    print(
+        f"{out.records:,} records -> {out.persons:,} persons ({out.links:,} links of "
+        f"{out.pairs_scored:,} pairs scored; model: {out.model}). Wrote {args.output}"
+        + (f" and {args.pairs}" if args.pairs else "")
+    )
+    return 0
 
 
 def _suites(args: argparse.Namespace) -> int:
@@ -219,9 +265,25 @@ def parser() -> argparse.ArgumentParser:
     )
     r.set_defaults(func=_refresh)
 
-    c = sub.add_parser("conform", help="build the dbt models through Dagster")
+    c = sub.add_parser("conform", help="build the dbt models and the person spine through Dagster")
     c.add_argument("--verbose", action="store_true", help="log every step")
     c.set_defaults(func=_conform)
+
+    sp = sub.add_parser("spine", help="bring the person spine up to date through Dagster")
+    sp.add_argument("--full", action="store_true",
+                    help="re-link every record, keeping IDs by largest overlap")  # fmt: skip
+    sp.add_argument("--retrain", action="store_true",
+                    help="train a new version of the person model first")  # fmt: skip
+    sp.add_argument("--verbose", action="store_true", help="log every step")
+    sp.set_defaults(func=_spine)
+
+    k = sub.add_parser("link", help="link person records in a file (no warehouse needed)")
+    k.add_argument("--input", required=True, help="records.csv or records.parquet: record_id, "
+                   "source, forename, surname, date_of_birth, sex, postcode, address")  # fmt: skip
+    k.add_argument("--output", required=True, help="clusters.parquet: record_id, person_id")
+    k.add_argument("--model", help="a saved person model (JSON); default: train on the input")
+    k.add_argument("--pairs", help="also write the scored pairs to this parquet file")
+    k.set_defaults(func=_link)
 
     s = sub.add_parser("suites", help="write expectation suites from the feed contracts")
     s.add_argument(
@@ -247,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileExistsError) as e:
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
         print(f"hub {args.command}: {e}", file=sys.stderr)
         return 2
 

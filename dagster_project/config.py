@@ -56,3 +56,10 @@ def first_month() -> str:
     """The first month the hub holds (HUB_FIRST_MONTH, YYYY-MM); partitions run from it to the
     last complete month."""
     return os.environ.get("HUB_FIRST_MONTH", "2020-01")
+
+
+def memory_limit() -> str:
+    """How much memory the linker's DuckDB may hold before it spills to disk
+    (HUB_MEMORY_LIMIT, a DuckDB size such as 4GB); DuckDB's own default is 80 % of the machine,
+    too much for a laptop that is doing anything else."""
+    return os.environ.get("HUB_MEMORY_LIMIT", "4GB")

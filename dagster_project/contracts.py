@@ -110,6 +110,7 @@ class Contract:
     key: tuple[str, ...]  # the columns that identify a record within a supply
     fields: tuple[Field, ...]
     caveats: tuple[str, ...] = ()
+    event_type: str | None = None  # what one record is (crime, incident ...); None in a child feed
     synthetic: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -119,6 +120,12 @@ class Contract:
 
     def fields_for(self, role: str) -> list[Field]:
         return [f for f in self.fields if f.role == role]
+
+    @property
+    def parent(self) -> str | None:
+        """The feed whose records this one's rows belong to (the victims of a recorded crime
+        name the crime by its reference), or None when each record is an event of its own."""
+        return next((f.options["refers_to"] for f in self.fields if "refers_to" in f.options), None)
 
     @property
     def roles(self) -> list[str]:
@@ -177,6 +184,7 @@ def parse_contract(raw: dict[str, Any], path: Path | None = None) -> Contract:
             key=tuple(raw["key"]),
             fields=fields,
             caveats=tuple(raw.get("caveats", ())),
+            event_type=raw.get("event_type"),
             synthetic=raw.get("synthetic", {}),
             path=path,
         )
@@ -209,6 +217,27 @@ def _validate(c: Contract, where: str) -> None:
             raise ContractError(f"{where}: field {f.name} uses unknown value set {f.value_set}")
         if f.type == "code" and not f.value_set:
             raise ContractError(f"{where}: code field {f.name} needs a value_set")
+        if "refers_to" in f.options and f.concept != "event.ref":
+            raise ContractError(f"{where}: only the event reference can refer to another feed")
+    if bool(c.event_type) == bool(c.parent):
+        raise ContractError(
+            f"{where}: a feed has an event_type, or an event reference that refers_to its parent"
+        )
+
+
+def _validate_parents(contracts: dict[str, Contract]) -> None:
+    """A child feed's reference must name a feed whose records are keyed by that reference."""
+    for c in contracts.values():
+        parent = contracts.get(c.parent) if c.parent else None
+        if c.parent and (
+            parent is None
+            or len(parent.key) != 1
+            or parent.key[0] not in [f.name for f in parent.fields if f.concept == "event.ref"]
+        ):
+            raise ContractError(
+                f"{c.path or c.name}: refers_to {c.parent!r}, which is not a feed keyed by its "
+                "event reference"
+            )
 
 
 def _package_dir(name: str) -> Path:
@@ -216,9 +245,23 @@ def _package_dir(name: str) -> Path:
 
 
 @functools.cache
+def address_words() -> dict[str, Any]:
+    """Post towns and street types, for splitting addresses delivered on one line."""
+    with open(_package_dir("reference") / "addresses.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@functools.cache
 def value_sets() -> dict[str, dict[str, Any]]:
     with open(_package_dir("reference") / "value_sets.yml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+@functools.cache
+def nicknames() -> dict[str, list[str]]:
+    """Formal first name -> its informal forms (reference/nicknames.yml)."""
+    with open(_package_dir("reference") / "nicknames.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["nicknames"]
 
 
 def codes(value_set: str) -> list[str]:
@@ -236,4 +279,5 @@ def load_contracts(directory: Path | None = None) -> dict[str, Contract]:
         if c.name != path.stem:
             raise ContractError(f"{path}: feed name {c.name!r} differs from the file name")
         contracts[c.name] = c
+    _validate_parents(contracts)
     return contracts

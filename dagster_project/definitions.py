@@ -5,9 +5,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from .config import paths
-from .conform import conform_assets, conform_job, dbt_resource
+from .conform import conform_assets, conform_job, conform_sensor, dbt_resource
 from .feeds_assets import feed_assets, refresh_job, refresh_schedule
 from .landing import landing_sensor
+from .spine_assets import relink_job, retrain_job, spine_assets
 
 
 def resources() -> dict:
@@ -20,9 +21,9 @@ def resources() -> dict:
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*feed_assets(), conform_assets()],
-        jobs=[refresh_job(), conform_job()],
+        assets=[*feed_assets(), conform_assets(), *spine_assets()],
+        jobs=[refresh_job(), conform_job(), relink_job(), retrain_job()],
         schedules=[refresh_schedule()],
-        sensors=[landing_sensor()],
+        sensors=[landing_sensor(), conform_sensor()],
         resources=resources(),
     )

@@ -427,3 +427,29 @@ def test_every_supply_of_the_generated_region_passes_its_gate(region):
             if not result.success:
                 refused.append(f"{c.name} {month}: {result.summary()}")
     assert not refused
+
+
+def test_conform_follows_new_supplies_once_refreshes_have_finished(hub):
+    from dagster_project.conform import conform_sensor
+    from dagster_project.definitions import defs
+
+    sensor = conform_sensor()
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor=None):
+            with dg.build_multi_asset_sensor_context(
+                monitored_assets=dg.AssetSelection.key_prefixes("raw"),
+                instance=instance, definitions=defs(), cursor=cursor,
+            ) as context:  # fmt: skip
+                return sensor(context), context.cursor
+
+        result, _ = tick()
+        assert isinstance(result, dg.SkipReason)  # nothing in the archive yet
+        resources = {"duckdb": DuckDBResource(database=str(hub.where.warehouse))}
+        hub.where.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        dg.materialize([feed_asset(hub.contract(FEED))], partition_key=f"{MONTH}-01",
+                       resources=resources, instance=instance)  # fmt: skip
+        result, cursor = tick()
+        assert isinstance(result, dg.RunRequest)
+        result, _ = tick(cursor)
+        assert isinstance(result, dg.SkipReason)  # conformed already

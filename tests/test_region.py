@@ -7,8 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from dagster_project.contracts import codes
-from dagster_project.synth.data import load_data
+from dagster_project.contracts import codes, nicknames
 from dagster_project.synth.errors import ErrorRates
 
 POSTCODE = re.compile(r"^[A-Z]{1,2}\d{1,2}[A-Z]? \d[A-Z]{2}$")
@@ -148,5 +147,5 @@ def test_every_error_type_is_produced(noisy_region):
     produced = set(errors[errors != ""].str.split(":").str[0])
     expected = set(ErrorRates.__dataclass_fields__)
     assert expected <= produced, expected - produced
-    assert load_data("names")["nicknames"]["William"]
-    assert np.isin(["Bill", "Will"], load_data("names")["nicknames"]["William"]).any()
+    assert nicknames()["William"]
+    assert np.isin(["Bill", "Will"], nicknames()["William"]).any()

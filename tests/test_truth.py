@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 from conftest import make_region
 
-from dagster_project.contracts import load_contracts
+from dagster_project.contracts import load_contracts, nicknames
 from dagster_project.supplies import read_data
-from dagster_project.synth.data import load_data
 from dagster_project.synth.errors import ErrorRates
 from dagster_project.synth.render import ADDRESS_ATTRS, NAME_ATTRS, shows_postcode
 
@@ -57,7 +56,7 @@ def test_same_seed_gives_identical_bytes(tmp_path):
 def _eligible(region, truth: pd.DataFrame) -> dict[str, pd.Series]:
     """For every error type, which truth rows it could have applied to."""
     people = region.people().set_index("person_id")
-    nick = load_data("names")["nicknames"]
+    nick = nicknames()
     out: dict[str, list[pd.Series]] = {}
     for name, t in truth.groupby(["feed", "role"]):
         feed, role = name

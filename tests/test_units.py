@@ -119,7 +119,7 @@ def test_a_bad_contract_is_refused_with_its_name():
         "description": "d", "classification": "personal",
         "guidance_classification": "depersonalised", "legal_basis": "l", "retention": "r",
         "delivery_day": 5, "supplier": {}, "file": {"format": "csv", "name": "x.csv"},
-        "key": ["REF"], "fields": [ref],
+        "key": ["REF"], "fields": [ref], "event_type": "incident",
     }  # fmt: skip
 
     def with_field(**extra):
@@ -136,3 +136,5 @@ def test_a_bad_contract_is_refused_with_its_name():
         parse_contract(with_field(type="blob", concept="attr.c"))
     with pytest.raises(ContractError, match="key"):
         parse_contract({**good, "key": ["NOPE"]})
+    with pytest.raises(ContractError, match="event_type"):  # an event of its own, or a child
+        parse_contract({k: v for k, v in good.items() if k != "event_type"})

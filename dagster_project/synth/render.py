@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..contracts import LOCATION_ATTRIBUTES, Contract, Field, value_sets
+from ..contracts import LOCATION_ATTRIBUTES, Contract, Field, nicknames, value_sets
 from . import errors as err
 from .addresses import STYLES, format_postcode, one_line, premises
 from .data import load_data
@@ -101,7 +101,7 @@ class _PersonView:
             m = hit(rates.hyphen_variant, np.array(["-" in s for s in self.surname], dtype=bool))
             self.surname[m] = [err.hyphen_variant(rng, s) for s in self.surname[m]]
             note(m, "hyphen_variant")
-            nick = load_data("names")["nicknames"]
+            nick = nicknames()
             m = hit(rates.nickname, np.array([f in nick for f in self.first], dtype=bool))
             self.first[m] = [str(rng.choice(nick[f])) for f in self.first[m]]
             note(m, "nickname")

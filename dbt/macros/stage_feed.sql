@@ -22,6 +22,16 @@
         {{ clean_name("regexp_replace(" ~ column ~ ", '\s+\S+$', '')") }} as {{ role }}_first_name,
         {{ clean_name("regexp_extract(" ~ column ~ ", '\S+$')") }} as {{ role }}_surname
         {%- endif %}
+    {%- elif meta.split -%}
+        {#- the line as delivered, then the parts the feed has no column for -#}
+        {%- set role = meta.concept.split('.')[0] -%}
+        nullif(trim({{ column }}), '') as {{ out }}
+        {%- for part in meta.split %},
+        {{ address_part(name, part) }} as {{ role }}_{{ part }}
+        {%- if part == 'postcode' %},
+        {{ postcode_reason('"__' ~ name ~ '__postcode"') }} as {{ role }}_postcode_reason
+        {%- endif %}
+        {%- endfor %}
     {%- elif attribute in ('first_name', 'surname') -%}
         {{ clean_name(column) }} as {{ out }}
     {%- elif attribute == 'postcode' -%}
@@ -52,6 +62,20 @@ source as (
 
 ),
 
+split as (
+
+    select
+        {%- if execute %}
+        {%- set table = graph.sources['source.partnership_data_hub.raw.' ~ feed] %}
+        {%- for name, col in table.columns.items() if col.meta.split %}
+        {{ address_steps(name, col.meta, table.source_meta.address_words) }},
+        {%- endfor %}
+        {%- endif %}
+        *
+    from source
+
+),
+
 standardised as (
 
     select
@@ -67,7 +91,7 @@ standardised as (
         _row_number as row_number,
         _partition as period,
         _loaded_at as loaded_at
-    from source
+    from split
 
 )
 

@@ -1,0 +1,95 @@
+"""`hub link`: the person linker on any file in the person-record schema (features.py), for
+data from anywhere; the spine's model and rules, without the warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from splink import DuckDBAPI, Linker
+
+from ..config import memory_limit
+from . import features, ids, model
+
+
+@dataclass(frozen=True)
+class Linked:
+    records: int
+    persons: int
+    pairs_scored: int
+    links: int
+    model: str
+
+
+def _read(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        # Everything as text: the feature SQL parses what it can and leaves the rest NULL.
+        source = f"read_csv('{path}', header = true, all_varchar = true)"
+    elif suffix == ".parquet":
+        source = f"read_parquet('{path}')"
+    else:
+        raise ValueError(f"{path}: expected a .csv or .parquet file")
+    try:
+        con.execute(f"create table input_records as select * from {source}")
+    except duckdb.Error as e:
+        raise ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]})") from None
+
+
+def link_file(
+    input_path: Path, output: Path, model_path: Path | None = None, pairs: Path | None = None
+) -> Linked:
+    """Cluster the records of `input_path` into persons; write `record_id, person_id` to
+    `output` and, if asked, the scored pairs to `pairs`. Without a model, one is trained on
+    the input itself."""
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    con.execute(f"set memory_limit = '{memory_limit()}'")
+    try:
+        _read(con, input_path)
+        try:
+            n = features.prepare(con, "input_records", "person_features")
+        except ValueError as e:
+            raise ValueError(f"{input_path}: {e}") from None
+        api = DuckDBAPI(con)
+        if model_path:
+            body = model.load(model_path)
+            settings, name = body["splink"], f"{model_path} ({body['version']})"
+        else:
+            settings, _ = model.train(api, "person_features")
+            name = "trained on the input"
+        linker = Linker(api.register("person_features"), settings, log_level=None)
+        scored = linker.inference.predict(threshold_match_probability=model.REVIEW)
+        con.execute(
+            f"create table scored as {model.scored_sql(scored.physical_name, 'person_features')}"
+        )
+        links = con.execute(
+            "select record_id_l, record_id_r from scored "
+            f"where match_probability >= {model.LINK} and not conflict"
+        ).fetchall()
+        records = [
+            r[0] for r in con.execute("select unique_id from person_features order by 1").fetchall()
+        ]
+        roots = ids.components(records, links)
+        # IDs numbered in order of each cluster's first record, so a rerun gives the same IDs.
+        number = {root: ids.format_id(i) for i, root in enumerate(sorted(set(roots.values())), 1)}
+        con.execute("create table clusters (record_id varchar, person_id varchar)")
+        con.executemany("insert into clusters values (?, ?)",
+                        [(r, number[roots[r]]) for r in records])  # fmt: skip
+        output.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"copy (select * from clusters order by record_id) to '{output}' (format parquet)"
+        )
+        if pairs:
+            pairs.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"""
+                copy (select record_id_l, record_id_r, match_probability, match_weight,
+                             conflict from scored order by 1, 2)
+                to '{pairs}' (format parquet)""")
+        return Linked(n, len(number), con.execute("select count(*) from scored").fetchone()[0],
+                      len(links), name)  # fmt: skip
+    finally:
+        con.close()

@@ -1,0 +1,267 @@
+"""The Splink model of the person spine: what it compares, how it is trained, and the versioned
+JSON it is kept in (`data/models/person/<version>.json`), so monthly refreshes reuse one model
+and a retrain is a deliberate act."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+# Pairs at or above LINK are the same person; pairs from REVIEW up to LINK go to a person.
+LINK = 0.999
+REVIEW = 0.5
+
+SEED = 20240101
+
+# Splink logs record values in some messages (the hub's logs never carry personal data), and
+# its warnings about untrained levels are in the model file for whoever needs them.
+logging.getLogger("splink").setLevel(logging.ERROR)
+
+
+def _level(sql: str, label: str, **extra) -> dict:
+    return {"sql_condition": sql, "label_for_charts": label, **extra}
+
+
+def _null(*columns: str) -> dict:
+    sql = " or ".join(f"{c}_l is null or {c}_r is null" for c in columns)
+    return _level(sql, "missing on either side", is_null_level=True)
+
+
+def _exact(column: str, tf: bool = False) -> dict:
+    extra = {"tf_adjustment_column": column, "tf_adjustment_weight": 1.0} if tf else {}
+    return _level(f"{column}_l = {column}_r", "exact", **extra)
+
+
+def _else() -> dict:
+    return _level("else", "all other")
+
+
+def _comparison(name: str, description: str, *levels: dict) -> dict:
+    return {
+        "output_column_name": name,
+        "comparison_description": description,
+        "comparison_levels": list(levels),
+    }
+
+
+SAME_WORDS = (
+    "list_has_all(address_tokens_l, address_tokens_r) and "
+    "list_has_all(address_tokens_r, address_tokens_l)"
+)
+MOST_WORDS = (
+    "len(list_intersect(address_tokens_l, address_tokens_r)) >= "
+    "0.6 * len(list_distinct(list_concat(address_tokens_l, address_tokens_r)))"
+)
+
+
+def comparisons() -> list[dict]:
+    def jw(column: str, at: float) -> dict:
+        return _level(
+            f"jaro_winkler_similarity({column}_l, {column}_r) >= {at}", f"Jaro-Winkler >= {at}"
+        )
+
+    return [
+        _comparison(
+            "forename", "First name: exact (common names count for less), nickname, typo, "
+            "written as the surname (names swapped)",
+            _null("forename"), _exact("forename", tf=True),
+            _level("len(list_intersect(forename_formal_l, forename_formal_r)) > 0",
+                   "same formal name (nickname)"),
+            jw("forename", 0.92), _level("forename_l = surname_r", "is the other's surname"),
+            jw("forename", 0.8), _else(),
+        ),
+        _comparison(
+            "surname", "Surname: exact (common names count for less), typo, one part of a "
+            "double-barrelled name, written as the first name (names swapped)",
+            _null("surname"), _exact("surname", tf=True), jw("surname", 0.92),
+            _level("len(list_intersect(surname_tokens_l, surname_tokens_r)) > 0",
+                   "shares a part (double-barrelled)"),
+            _level("surname_l = forename_r", "is the other's first name"), _else(),
+        ),
+        _comparison(
+            "date_of_birth", "Date of birth: exact, day and month swapped, one character "
+            "apart; where one side has only an age, birth years within one",
+            _level("(date_of_birth_l is null or date_of_birth_r is null) and "
+                   "(birth_year_l is null or birth_year_r is null)", "missing on either side",
+                   is_null_level=True),
+            _exact("date_of_birth"),
+            _level("year(date_of_birth_l) = year(date_of_birth_r) and "
+                   "month(date_of_birth_l) = day(date_of_birth_r) and "
+                   "day(date_of_birth_l) = month(date_of_birth_r)", "day and month swapped"),
+            _level("(date_of_birth_l is null or date_of_birth_r is null) and "
+                   "abs(birth_year_l - birth_year_r) <= 1", "birth years within one (age)"),
+            # a father and son of one name at one address are years apart
+            _level("abs(birth_year_l - birth_year_r) > 5", "born more than five years apart"),
+            _else(),
+        ),
+        _comparison(
+            "home", "Home address and postcode, compared together because people at one "
+            "address share both (counting them apart would count a household twice)",
+            _level("(postcode_l is null and address_tokens_l is null) or "
+                   "(postcode_r is null and address_tokens_r is null)", "missing on either side",
+                   is_null_level=True),
+            _level(f"{SAME_WORDS} and (postcode_l = postcode_r or postcode_l is null or "
+                   "postcode_r is null)", "same address"),
+            _level(f"postcode_l = postcode_r and {MOST_WORDS}", "same postcode, most words"),
+            _level("postcode_l = postcode_r", "same postcode"),
+            _level(MOST_WORDS, "most address words, postcode differs"),
+            _level("postcode_district_l = postcode_district_r", "same postcode district"),
+            _else(),
+        ),
+        _comparison("sex", "Sex", _null("sex"), _exact("sex"), _else()),
+        _comparison(
+            "agency_ref", "The agency's own person reference, where both records come from "
+            "the same agency",
+            _level("agency_ref_l is null or agency_ref_r is null or ref_issuer_l <> ref_issuer_r",
+                   "not comparable", is_null_level=True),
+            _exact("agency_ref"), _else(),
+        ),
+    ]  # fmt: skip
+
+
+# Evidence no household can explain away: birth years far apart (a father and son of one name
+# at one address), or one birth date under first names that differ outright (twins). Such a
+# pair is never linked by the model, however strong the rest; it goes to a reviewer.
+CONFLICT = """(
+    abs(l.birth_year - r.birth_year) > 5
+    or (l.date_of_birth = r.date_of_birth
+        and jaro_winkler_similarity(l.forename, r.forename) < 0.8
+        and len(list_intersect(l.forename_formal, r.forename_formal)) = 0
+        and l.forename <> r.surname and l.surname <> r.forename)
+)"""
+
+
+def scored_sql(predictions: str, features: str) -> str:
+    """The scored pairs, smaller record id first, with whether they conflict."""
+    return f"""
+        select p.unique_id_l as record_id_l, p.unique_id_r as record_id_r,
+               p.match_probability, p.match_weight, coalesce({CONFLICT}, false) as conflict
+        from (select least(unique_id_l, unique_id_r) as unique_id_l,
+                     greatest(unique_id_l, unique_id_r) as unique_id_r,
+                     match_probability, match_weight from {predictions}) p
+        join {features} l on l.unique_id = p.unique_id_l
+        join {features} r on r.unique_id = p.unique_id_r
+    """
+
+
+# Every true pair should share at least one of these; each is narrow enough that no block is
+# large even at millions of records.
+BLOCKING = [
+    block_on("agency_ref"),
+    block_on("date_of_birth", "substr(surname, 1, 2)"),
+    block_on("date_of_birth", "substr(forename_std, 1, 2)"),
+    block_on("date_of_birth", "postcode"),
+    block_on("forename_std", "surname", "postcode_district"),
+    block_on("forename_std", "surname", "address_numbers"),
+    # birth years from an age are a year out either way: three rules, each an equi-join
+    block_on("surname", "birth_year"),
+    "l.surname = r.surname and l.birth_year + 1 = r.birth_year",
+    "l.surname = r.surname and l.birth_year = r.birth_year + 1",
+    block_on("surname", "postcode"),
+    block_on("forename_std", "postcode"),
+    "l.forename = r.surname and l.surname = r.forename",
+]
+
+# Rules that admit almost no false matches, for the prior (what share of pairs match).
+DETERMINISTIC = [block_on("agency_ref"), block_on("forename", "surname", "date_of_birth")]
+DETERMINISTIC_RECALL = 0.8
+
+# EM runs once per rule, each estimating what its rule does not fix, on a sample of its pairs
+# (a million pairs estimate a few dozen parameters well; all of them take minutes).
+EM_PAIRS = 1e6
+EM_RULES = [block_on("date_of_birth"), block_on("forename_std", "surname"), block_on("postcode")]
+
+
+def _sql(rule) -> str:
+    return rule.get_blocking_rule("duckdb").blocking_rule_sql
+
+
+def settings() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=BLOCKING,
+        additional_columns_to_retain=["source"],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )
+
+
+# No level is ever certain: a probability of exactly 0 (a level EM never saw among matches)
+# would make one disagreement veto any link, and Splink refuses to score with it.
+FLOOR = 1e-6
+
+
+def _floored(model: dict) -> dict:
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            for key in ("m_probability", "u_probability"):
+                if level.get(key) is not None:
+                    level[key] = max(level[key], FLOOR)
+    return model
+
+
+def train(db_api: DuckDBAPI, table: str) -> tuple[dict, list[str]]:
+    """A model trained on the records in `table` (features.prepare's output), as Splink's
+    settings, and the steps taken, for the model file."""
+    linker = Linker(db_api.register(table), settings(), log_level=None)
+    t = linker.training
+    t.estimate_probability_two_random_records_match(DETERMINISTIC, recall=DETERMINISTIC_RECALL)
+    t.estimate_u_using_random_sampling(max_pairs=5e6, seed=SEED)
+    steps = [
+        f"prior from deterministic rules {[_sql(r) for r in DETERMINISTIC]} with assumed "
+        f"recall {DETERMINISTIC_RECALL}",
+        f"u by random sampling of up to 5,000,000 pairs (seed {SEED})",
+    ]
+    for rule in EM_RULES:
+        step = f"m by expectation maximisation on up to {EM_PAIRS:,.0f} pairs where {_sql(rule)}"
+        try:
+            t.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_PAIRS)
+        except ValueError as e:
+            # On little data EM can drive a level's m to exactly 0, which Splink refuses; the
+            # other sessions still train, and the model file says this one was abandoned.
+            if "below the minimum allowed" not in str(e):
+                raise
+            step += " (abandoned: a level's m probability underflowed on too few pairs)"
+        steps.append(step)
+    steps.append(f"every m and u probability floored at {FLOOR}")
+    return _floored(linker.misc.save_model_to_json()), steps
+
+
+def save(splink_model: dict, directory: Path, extent: dict, steps: list[str]) -> Path:
+    """Write the model as `<directory>/<version>.json`, versions ordered by training time."""
+    trained = datetime.now(UTC)
+    version = trained.strftime("%Y%m%dT%H%M%S%fZ")
+    body = {
+        "model": "person",
+        "version": version,
+        "trained_at": trained.isoformat(timespec="seconds"),
+        "data_extent": extent,
+        "training_steps": steps,
+        "link_threshold": LINK,
+        "review_threshold": REVIEW,
+        "splink": splink_model,
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{version}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load(path: Path) -> dict:
+    """A model file: the hub's own (with its training record) or a bare Splink model."""
+    body = json.loads(path.read_text(encoding="utf-8"))
+    if "splink" not in body:
+        body = {"model": "person", "version": path.stem, "splink": body}
+    return body
+
+
+def latest(directory: Path) -> Path | None:
+    versions = sorted(directory.glob("*.json"))
+    return versions[-1] if versions else None
