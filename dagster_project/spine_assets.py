@@ -5,7 +5,7 @@ import functools
 
 import dagster as dg
 
-from .people import spine
+from .people import model, spine
 
 PERSON_RECORDS = dg.AssetKey(["intermediate", "int_person_records"])
 MODEL = dg.AssetKey(["spine", "person_model"])
@@ -24,8 +24,6 @@ class SpineConfig(dg.Config):
                 "saved as a new version under data/models/person/. Materialize on demand; "
                 "monthly refreshes reuse the latest version.")  # fmt: skip
 def person_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    from .people import model
-
     path = spine.train_model()
     body = model.load(path)
     return dg.MaterializeResult(metadata={

@@ -91,6 +91,9 @@ def test_ids_stay_stable_across_consecutive_monthly_refreshes(refreshed):
     grouped = joined.groupby("person_id_before").person_id_after.nunique()
     assert (grouped == 1).all()
     assert len(changed) < 0.05 * len(joined)
+    # New IDs come after every ID given before, including those merged away: none is reused.
+    minted = set(after.person_id) - set(before.person_id)
+    assert minted and min(minted) > max(before.person_id)
 
 
 def test_new_records_join_the_ids_their_people_already_have(refreshed):

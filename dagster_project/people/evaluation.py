@@ -22,7 +22,9 @@ def _pairs(n: str) -> str:
     return f"({n}) * (({n}) - 1) // 2"
 
 
-def _figures(tp: str, predicted: str, actual: str) -> str:
+def _figures() -> str:
+    """Precision, recall and F1 from the pair counts `tp.v`, `pred.v` and `act.v`."""
+    tp, predicted, actual = (f"coalesce({t}.v, 0)::double" for t in ("tp", "pred", "act"))
     return f"""
         {tp} as true_positives,
         {predicted} - {tp} as false_positives,
@@ -30,6 +32,14 @@ def _figures(tp: str, predicted: str, actual: str) -> str:
         case when {predicted} > 0 then {tp} / {predicted} end as precision,
         case when {actual} > 0 then {tp} / {actual} end as recall,
         case when {predicted} + {actual} > 0 then 2 * {tp} / ({predicted} + {actual}) end as f1"""
+
+
+def _by(keys: str) -> str:
+    """The figures for each value of `keys`, from the pair counts tp, pred and act."""
+    return f"""
+    select {keys}, {_figures()}
+    from act full join pred using ({keys}) left join tp using ({keys})
+    order by {keys}"""
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
@@ -72,11 +82,7 @@ def overall(con: duckdb.DuckDBPyConnection, identifiable_only: bool = False) -> 
            from (select count(*) n from j group by cluster_id, true_id)),
     pred as (select sum({_pairs("n")}) as v from (select count(*) n from j group by cluster_id)),
     act as (select sum({_pairs("n")}) as v from (select count(*) n from j group by true_id))
-    select {
-        _figures(
-            "coalesce(tp.v, 0)::double", "coalesce(pred.v, 0)::double", "coalesce(act.v, 0)::double"
-        )
-    },
+    select {_figures()},
         (select count(*) from j) as records,
         (select count(*) from (select true_id from j group by 1
                                having count(distinct cluster_id) > 1)) as split_persons,
@@ -106,14 +112,7 @@ def by_feed_pair(con: duckdb.DuckDBPyConnection) -> list[dict]:
     tp as {pair_counts("cluster_id, true_id")},
     pred as {pair_counts("cluster_id")},
     act as {pair_counts("true_id")}
-    select feed_a, feed_b,
-        {
-        _figures(
-            "coalesce(tp.v, 0)::double", "coalesce(pred.v, 0)::double", "coalesce(act.v, 0)::double"
-        )
-    }
-    from act full join pred using (feed_a, feed_b) left join tp using (feed_a, feed_b)
-    order by feed_a, feed_b
+    {_by("feed_a, feed_b")}
     """
     return _rows(con, sql)
 
@@ -136,14 +135,7 @@ def by_error(con: duckdb.DuckDBPyConnection) -> list[dict]:
     tp as {counts("cluster_id, true_id")},
     pred as {counts("cluster_id")},
     act as {counts("true_id")}
-    select error,
-        {
-        _figures(
-            "coalesce(tp.v, 0)::double", "coalesce(pred.v, 0)::double", "coalesce(act.v, 0)::double"
-        )
-    }
-    from act full join pred using (error) left join tp using (error)
-    order by error
+    {_by("error")}
     """
     return _rows(con, sql)
 

@@ -14,8 +14,6 @@ import duckdb
 from ..contracts import nicknames
 
 REQUIRED = ("record_id", "source")
-OPTIONAL = ("forename", "surname", "date_of_birth", "sex", "postcode", "address",
-            "agency_ref", "age", "period")  # fmt: skip
 
 # Street words written short, so "2/10 High St" and "Flat 2, 10 High Street" share tokens.
 STREET_WORDS = {

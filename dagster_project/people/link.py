@@ -67,8 +67,7 @@ def link_file(
             f"create table scored as {model.scored_sql(scored.physical_name, 'person_features')}"
         )
         links = con.execute(
-            "select record_id_l, record_id_r from scored "
-            f"where match_probability >= {model.LINK} and not conflict"
+            f"select record_id_l, record_id_r from scored where {model.LINKED}"
         ).fetchall()
         records = [
             r[0] for r in con.execute("select unique_id from person_features order by 1").fetchall()

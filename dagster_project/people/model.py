@@ -135,6 +135,10 @@ CONFLICT = """(
 )"""
 
 
+# When a scored pair (a row of scored_sql) is the same person.
+LINKED = f"match_probability >= {LINK} and not conflict"
+
+
 def scored_sql(predictions: str, features: str) -> str:
     """The scored pairs, smaller record id first, with whether they conflict."""
     return f"""

@@ -56,6 +56,7 @@ create table if not exists wh.spine.runs (
     records bigint, new_records bigint, withdrawn_records bigint, pairs_scored bigint,
     links_added bigint, persons bigint, id_changes bigint, review_queue bigint,
     seconds double);
+create table if not exists wh.spine.last_person_id (n bigint);
 create table if not exists wh.spine.evaluation (
     run_id varchar, scope varchar, feed_a varchar, feed_b varchar, error varchar,
     true_positives double, false_positives double, false_negatives double,
@@ -192,7 +193,7 @@ def _links_this_run(con: duckdb.DuckDBPyConnection) -> None:
         select s.person_record_id_l, s.person_record_id_r, s.match_probability,
                s.match_weight, 'model' as basis, (select run_id from this_run) as run_id
         from scored s
-        where s.match_probability >= {model.LINK} and not s.conflict
+        where {model.LINKED}
           and not exists (select 1 from decisions d where d.l = s.person_record_id_l
                           and d.r = s.person_record_id_r and not d.is_match)
         union all
@@ -221,7 +222,15 @@ def _history(con, run_id: str, changes: list[ids.Change]) -> None:
             [(run_id, now, c.old_id, c.new_id, c.reason, c.records) for c in changes])  # fmt: skip
 
 
-def _full(con) -> list[ids.Change]:
+def _minter(con) -> ids.Minter:
+    """New IDs after the last the spine ever gave (kept in spine.last_person_id, because an
+    ID merged away or withdrawn is no longer held by any record), so none is reused."""
+    last = con.execute("select max(n) from wh.spine.last_person_id").fetchone()[0]
+    used = con.execute("select distinct person_id from wh.spine.person_ids").fetchall()
+    return ids.Minter([r[0] for r in used] + ([ids.format_id(last)] if last else []))
+
+
+def _full(con, mint: ids.Minter) -> list[ids.Change]:
     """Cluster everything afresh, then give each cluster the previous ID it overlaps most."""
     records = [r[0] for r in con.execute("select unique_id from person_features").fetchall()]
     edges = con.execute("select person_record_id_l, person_record_id_r from links").fetchall()
@@ -229,15 +238,12 @@ def _full(con) -> list[ids.Change]:
     previous = dict(con.execute("select person_record_id, person_id from wh.spine.person_ids "
                                 "where person_record_id in (select record_id from recs)"
                                 ).fetchall())  # fmt: skip
-    every_id = [
-        r[0] for r in con.execute("select distinct person_id from wh.spine.person_ids").fetchall()
-    ]
-    assigned, changes = ids.map_to_previous(clusters, previous, ids.Minter(every_id))
+    assigned, changes = ids.map_to_previous(clusters, previous, mint)
     _table(con, "assigned", "record_id varchar, person_id varchar", list(assigned.items()))
     return changes
 
 
-def _incremental(con) -> list[ids.Change]:
+def _incremental(con, mint: ids.Minter) -> list[ids.Change]:
     """New records take the IDs of the clusters they link to; bridges merge under the older
     ID; reviewers' decisions about records already in the spine merge or split clusters."""
     new = [r[0] for r in con.execute("select record_id from new_records").fetchall()]
@@ -254,8 +260,6 @@ def _incremental(con) -> list[ids.Change]:
             "join touched on record_id = person_record_id"
         ).fetchall()
     )
-    mint = ids.Minter(r[0] for r in con.execute(
-        "select distinct person_id from wh.spine.person_ids").fetchall())  # fmt: skip
     assigned, changes = ids.assign_incremental(new, links, existing, mint)
     _table(con, "assigned", "record_id varchar, person_id varchar", list(assigned.items()))
     changes += _apply_decisions_to_existing(con, mint)
@@ -315,7 +319,7 @@ def _groups(pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
     return {min(g, key=ids.id_number): g for g in groups.values()}
 
 
-def _write(con, changes: list[ids.Change], full: bool) -> None:
+def _write(con, changes: list[ids.Change], full: bool, mint: ids.Minter) -> None:
     """Everything the run decided, into the warehouse in one transaction."""
     merged = [(c.old_id, c.new_id) for c in changes if c.reason.startswith("merged")]
     # Merges can chain (a new record joins A to B, a reviewer B to C): all go to the oldest.
@@ -357,6 +361,8 @@ def _write(con, changes: list[ids.Change], full: bool) -> None:
                   and e.person_record_id_r = k.person_record_id_r)
         """)
         con.execute("insert into wh.spine.person_id_history select * from id_changes")
+        con.execute("delete from wh.spine.last_person_id")
+        con.execute("insert into wh.spine.last_person_id values (?)", [mint.last])
         _queue(con)
         con.execute("commit")
     except BaseException:
@@ -395,7 +401,7 @@ def _queue(con) -> None:
         from scored s
         join person_features l on l.unique_id = s.person_record_id_l
         join person_features r on r.unique_id = s.person_record_id_r
-        where (s.match_probability < {model.LINK} or s.conflict)
+        where not ({model.LINKED})
           and not exists (select 1 from decisions d where d.l = s.person_record_id_l
                           and d.r = s.person_record_id_r)
           and not exists (select 1 from wh.spine.review_queue q
@@ -486,10 +492,11 @@ def refresh(full: bool = False, run_id: str | None = None) -> Run:
             run.links_added = _count(con, "select * from links where basis = 'model'")
             con.execute("create or replace table id_changes as select * from "
                         "wh.spine.person_id_history limit 0")  # fmt: skip
-            changes = _full(con) if full else _incremental(con)
+            mint = _minter(con)
+            changes = _full(con, mint) if full else _incremental(con, mint)
             _history(con, run.run_id, changes)
         with phase("write"):
-            _write(con, changes, full)
+            _write(con, changes, full, mint)
         run.id_changes = len(changes)
         run.persons = _count(con, "select distinct person_id from wh.spine.person_ids")
         run.review_queue = _count(con, "select * from wh.spine.review_queue")
