@@ -153,7 +153,7 @@ def _run_job(name: str, verbose: bool, ops: dict | None = None) -> int:
         for e in result.all_events
         if e.event_type_value == "ASSET_MATERIALIZATION"
     ]
-    models = [m for m in built if m.asset_key.path[0] != "spine"]
+    models = [m for m in built if m.asset_key.path[0] not in ("spine", "reference")]
     if models:
         print(
             f"dbt: {len(models)} models and seeds built, {len(checks) - len(failed_checks)} "

@@ -66,13 +66,15 @@ def conform_assets() -> dg.AssetsDefinition:
 
 @functools.cache
 def conform_job():
+    from .places_assets import GAZETTEER, PLACE_MATCHES
     from .spine_assets import IDS
 
     return dg.define_asset_job(
-        "conform", selection=dg.AssetSelection.assets(conform_assets(), IDS),
+        "conform",
+        selection=dg.AssetSelection.assets(conform_assets(), IDS, GAZETTEER, PLACE_MATCHES),
         executor_def=dg.in_process_executor,
         description="Build the dbt models (staging and onwards), run their tests, and bring "
-                    "the person spine up to date.")  # fmt: skip
+                    "the person and place spines up to date.")  # fmt: skip
 
 
 REFRESH_UNDERWAY = [

@@ -8,7 +8,7 @@ from .config import paths
 from .conform import conform_assets, conform_job, conform_sensor, dbt_resource
 from .feeds_assets import feed_assets, refresh_job, refresh_schedule
 from .landing import landing_sensor
-from .places_assets import gazetteer_table
+from .places_assets import place_assets
 from .spine_assets import relink_job, retrain_job, spine_assets
 
 
@@ -22,7 +22,7 @@ def resources() -> dict:
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*feed_assets(), conform_assets(), *spine_assets(), gazetteer_table],
+        assets=[*feed_assets(), conform_assets(), *spine_assets(), *place_assets()],
         jobs=[refresh_job(), conform_job(), relink_job(), retrain_job()],
         schedules=[refresh_schedule()],
         sensors=[landing_sensor(), conform_sensor()],

@@ -1,5 +1,5 @@
-"""The person spine end to end: real ingest, dbt, Splink and Dagster on a region with the
-default error rates. Months arrive one refresh at a time, as they do in production."""
+"""The person and place spines end to end: real ingest, dbt, Splink and Dagster on a region
+with the default error rates. Months arrive one refresh at a time, as they do in production."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import pandas as pd
 import pytest
 from conftest import Hub, run_hub
 
-from dagster_project.conform import conform_assets, dbt_resource
+from dagster_project.conform import conform_assets
 from dagster_project.contracts import load_contracts
+from dagster_project.definitions import resources
 from dagster_project.people import evaluation, review, spine
+from dagster_project.places import spine as place_spine
+from dagster_project.places_assets import GAZETTEER, PLACE_MATCHES, place_assets
 from dagster_project.spine_assets import IDS, spine_assets
 
 # The floor the spine must clear on this small region; docs/benchmarks.md has the figures at
@@ -28,9 +31,9 @@ def _refresh(hub: Hub, months: list[str], instance) -> dg.ExecuteInProcessResult
         for feed in load_contracts():
             hub.ingest(feed, month)
     return dg.materialize(
-        [conform_assets(), *spine_assets()],
-        selection=dg.AssetSelection.assets(conform_assets(), IDS),
-        resources={"dbt": dbt_resource()},
+        [conform_assets(), *spine_assets(), *place_assets()],
+        selection=dg.AssetSelection.assets(conform_assets(), IDS, GAZETTEER, PLACE_MATCHES),
+        resources=resources(),
         instance=instance,
     )
 
@@ -49,6 +52,7 @@ def refreshed(tmp_path_factory, region):
         env.setenv("HUB_DATA_DIR", str(root))
         hub = Hub(root, region)
         shutil.copytree(region.truth, root / "truth")
+        shutil.copytree(region.reference, root / "reference")
         months = region.summary.months
         first = _refresh(hub, months[:-1], instance)
         before = _ids(hub)
@@ -172,6 +176,84 @@ def test_review_decisions_are_honoured_by_every_later_run(refreshed, monkeypatch
         reasons = {r[0].split(":")[0] for r in con.execute(
             "select reason from spine.person_id_history").fetchall()}  # fmt: skip
     assert {"split", "merged"} <= reasons
+
+
+# The place spine: PLACE_FLOOR is the share of mentions to the true place it must clear on
+# this region, WRONG_CEILING the share to a wrong one it must stay under (the targets).
+PLACE_FLOOR, WRONG_CEILING = 0.99, 0.005
+
+
+def test_every_place_mention_is_matched_or_says_why_and_every_event_is_located(refreshed):
+    hub, _, second, *_ = refreshed
+    checks = [c for c in second.get_asset_check_evaluations() if c.asset_key == PLACE_MATCHES]
+    assert [c.passed for c in checks] == [True]
+    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+        unexplained = con.execute(
+            "select count(*) from spine.place_matches where method = 'none' and reason is null"
+        ).fetchone()[0]
+        methods = dict(
+            con.execute("select method, count(*) from spine.place_matches group by 1").fetchall()
+        )
+        events, located, with_place = con.execute("""
+            select count(*), count(l.lsoa_code), count(e.place_record_id)
+            from intermediate.int_events e join spine.event_locations l using (event_id)
+        """).fetchone()  # fmt: skip
+    assert unexplained == 0
+    assert {"exact", "probabilistic", "street-level", "none"} <= set(methods)
+    # every event whose record gives a location has an LSOA (by UPRN, street or postcode)
+    assert located >= 0.99 * with_place and events >= with_place
+
+
+def test_place_accuracy_per_feed_and_error_type_is_kept_and_clears_the_targets(refreshed):
+    hub, _, second, *_ = refreshed
+    (m,) = second.asset_materializations_for_node("spine__place_matches")
+    assert "Place spine:" in m.metadata["summary"].value
+    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select figure, feed, value, mentions, share, wrong_share "
+            "from spine.place_figures where figure like 'accuracy%'"
+        ).fetchall()
+    overall = {f: (n, right, wrong) for f, feed, v, n, right, wrong in rows
+               if feed == "all" and v == "all"}  # fmt: skip
+    for figure in ("accuracy, property", "accuracy, street"):
+        n, right, wrong = overall[figure]
+        assert n > 500 and right >= PLACE_FLOOR and wrong < WRONG_CEILING, figure
+    by_error = {v: (right, wrong) for f, feed, v, n, right, wrong in rows
+                if f == "accuracy, property" and feed == "all" and v != "all"}  # fmt: skip
+    for error in ("address_variant", "postcode_typo", "postcode_no_space", "stale_address"):
+        assert by_error[error][0] >= PLACE_FLOOR and by_error[error][1] == 0, error
+
+
+def test_place_review_decisions_are_honoured_by_the_next_run(refreshed, monkeypatch):
+    hub, *_ = refreshed
+    monkeypatch.setenv("HUB_DATA_DIR", str(hub.where.root))
+    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+        # a mention matched exactly, ruled out; another forced onto the first one's property
+        ruled_out, uprn = con.execute(
+            "select place_record_id, uprn from spine.place_matches "
+            "where method = 'exact' order by 1 limit 1"
+        ).fetchone()
+        forced = con.execute("select place_record_id from spine.place_matches "
+                             "where method = 'exact' and uprn <> ? order by 1 limit 1",
+                             [uprn]).fetchone()[0]  # fmt: skip
+        queue = con.execute(
+            "select count(*), count(candidate) from spine.place_review_queue"
+        ).fetchone()
+    assert queue[0] == queue[1]  # every queued mention comes with its candidates
+    review.ensure_file(place_spine.decisions_file(), review.PLACE)
+    with place_spine.decisions_file().open("a", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow([ruled_out, f"uprn:{uprn}", review.NOT_A_MATCH, "test", "2024-07-01", ""])
+        w.writerow([forced, f"uprn:{uprn}", review.MATCH, "test", "2024-07-01", ""])
+    place_spine.refresh()
+    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+        after = dict(con.execute(
+            "select place_record_id, uprn from spine.place_matches where place_record_id in "
+            "(?, ?)", [ruled_out, forced]).fetchall())  # fmt: skip
+        method = con.execute("select method from spine.place_matches where place_record_id = ?",
+                             [forced]).fetchone()[0]  # fmt: skip
+    assert after[ruled_out] != uprn
+    assert after[forced] == uprn and method == "clerical"
 
 
 def test_hub_link_works_on_a_file_with_foreign_postcodes_and_missing_dates(refreshed, tmp_path):

@@ -81,8 +81,8 @@ def test_decisions_are_read_last_one_winning(tmp_path):
 
 @pytest.mark.parametrize("row, reason", [
     ("r1,r2,maybe,,,", "decision must be"),
-    ("r1,r1,match,,,", "two different person record ids"),
-    (",r2,match,,,", "two different person record ids"),
+    ("r1,r1,match,,,", "person_record_id_l and person_record_id_r must both be given"),
+    (",r2,match,,,", "person_record_id_l and person_record_id_r must both be given"),
 ])  # fmt: skip
 def test_a_bad_decision_is_refused_naming_the_file_and_line(tmp_path, row, reason):
     path = tmp_path / "decisions.csv"

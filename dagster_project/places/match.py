@@ -1,0 +1,447 @@
+"""Matching every place mention to the gazetteer: a property (UPRN) or, for a location that is
+not one (a street, a junction, "outside the Co-op", a bus route), a street (USRN).
+
+Every function works in one DuckDB connection, on tables it names:
+- `gaz`: the gazetteer (reference.gazetteer) -> `props`, the same parts read by parse.words;
+- `raw_mentions`: the place records (int_place_records) -> `mentions`, each one parsed;
+- `decisions(place_record_id, uprn, usrn, match)`: a reviewer's decisions, honoured;
+- out: `place_matches`, one row per mention, and `place_candidates`, the candidates of the
+  mentions a person should look at.
+
+A mention's candidates come from blocks (same postcode; same street in the same town or
+postcode district; same building or organisation name), so the comparisons stay bounded.
+Each candidate is scored as a Fellegi-Sunter match weight: the bits each part's agreement or
+disagreement adds (WEIGHTS). Flat and building number are never traded: a candidate whose
+flat or number differs (14A and 14C) is no candidate at all.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from .parse import flat_id, parse, words
+
+# Bits of evidence (log2 of m/u) each comparison adds. A part both sides lack adds nothing;
+# a part one side lacks counts against (a mention without the flat cannot say which flat).
+WEIGHTS = {
+    "flat": (5, -5),  # agree, one side only
+    "number": (6, -6),
+    "name": (14, -4),  # at most; a name's agreement weighs log2(properties / properties so named)
+    "street": (6, -6),
+    "postcode": (9, 2, 1, -6),  # same postcode, same sector, same district, other district
+    "town": (2, -3),
+    "locality": 4,  # written in the mention; telling apart two streets of one name in a town
+    "distance": (8, 4, -6),  # the mention's coordinates within 10 m, 100 m, or over 1 km
+}
+PRIOR = -8.0  # bits: the odds of any one candidate before its parts are compared
+ACCEPT = 0.95  # probability a match needs
+REVIEW = 0.5  # from here up to ACCEPT, or two candidates within MARGIN, a person looks
+MARGIN = 4.0  # bits by which the best candidate must lead the next
+# the areas of one property together, so a point's LSOA, ward and district always agree
+AREA = "{'lsoa_code': p.lsoa_code, 'ward_code': p.ward_code, 'district_code': p.district_code}"
+METHODS = ("exact", "probabilistic", "street-level", "clerical", "none")
+
+
+def _lookup(con: duckdb.DuckDBPyConnection, name: str, values_sql: str, fn) -> None:
+    """A table `name(v, w)` of fn over the distinct values: a gazetteer of a million
+    properties has a few thousand distinct street, building and town names."""
+    values = [r[0] for r in con.execute(values_sql).fetchall()]
+    pairs = pa.table({"v": pa.array(values, pa.string()),  # noqa: F841 (read by DuckDB)
+                      "w": pa.array([fn(v) or None for v in values], pa.string())})  # fmt: skip
+    con.execute(f"create or replace table {name} as select * from pairs")
+
+
+def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
+    """`props` (one row per property, its parts as mentions are read) and `streets` (one row
+    per USRN, with the point in its middle and the area of the property nearest it)."""
+    named = ("street", "building_name", "organisation", "locality", "town")
+    for column, fn in [(c, words) for c in named] + [("sub_building", flat_id)]:
+        _lookup(con, f"w_{column}", f"select distinct {column} from gaz", fn)
+    con.execute("""
+        create or replace table props as
+        -- a gazetteer without USRNs: a street is its name in its town
+        select g.uprn, coalesce(g.usrn, -(hash(st.w, tw.w) % 1000000000)::bigint) as usrn,
+               fl.w as flat,
+               upper(nullif(trim(g.building_number), '')) as number,
+               bn.w as name, org.w as org, st.w as street, lo.w as locality, tw.w as town,
+               g.postcode, split_part(g.postcode, ' ', 1) as outward,
+               g.postcode[:-3] as sector, g.easting, g.northing,
+               g.lsoa_code, g.ward_code, g.district_code,
+               concat_ws(', ', g.organisation, g.sub_building, g.building_name,
+                         concat_ws(' ', g.building_number, g.street), g.locality, g.town,
+                         g.postcode) as address
+        from gaz g
+        left join w_street st on st.v = g.street
+        left join w_building_name bn on bn.v = g.building_name
+        left join w_organisation org on org.v = g.organisation
+        left join w_locality lo on lo.v = g.locality
+        left join w_town tw on tw.v = g.town
+        left join w_sub_building fl on fl.v = g.sub_building
+    """)
+    # term frequency: a unique school name says more than "Pharmacy"
+    con.execute("""
+        create or replace table props as
+        select *, log2((select count(*) from props)
+                       / count(*) over (partition by coalesce(org, name))) as name_bits
+        from props
+    """)
+    con.execute(f"""
+        create or replace table streets as
+        select * exclude (area), unnest(area) from (
+        with mid as (
+            select usrn, any_value(street) as street, any_value(town) as town,
+                   any_value(locality) as locality, any_value(outward) as outward,
+                   round(avg(easting))::integer as e, round(avg(northing))::integer as n
+            from props group by usrn
+        )
+        select mid.*, arg_min({AREA}, (p.easting - e) ** 2 + (p.northing - n) ** 2) as area
+        from mid join props p using (usrn)
+        group by all
+        )
+    """)
+    con.execute("""
+        create or replace table postcodes as
+        select postcode, round(avg(easting))::integer as e, round(avg(northing))::integer as n,
+               mode(lsoa_code) as lsoa_code, mode(ward_code) as ward_code,
+               mode(district_code) as district_code
+        from props group by postcode
+    """)
+
+
+def _towns(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    return frozenset(r[0] for r in con.execute(
+        "select distinct town from props where town is not null").fetchall())  # fmt: skip
+
+
+def _found(tokens: tuple[str, ...], names: frozenset[str]) -> list[str]:
+    """The names (one to three words) the text contains, e.g. post towns."""
+    out = []
+    for size in (3, 2, 1):
+        for i in range(len(tokens) - size + 1):
+            g = " ".join(tokens[i : i + size])
+            if g in names:
+                out.append(g)
+    return out
+
+
+def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
+    """`mentions`: every row of `raw_mentions`, parsed (parse.parse)."""
+    towns = _towns(con)
+    rows = con.execute("""
+        select place_record_id, address, address_line1, postcode, easting, northing
+        from raw_mentions
+    """).fetchall()
+    cols: dict[str, list] = {k: [] for k in (
+        "id", "flat", "number", "postcode", "tokens", "streets", "towns", "lead", "form",
+        "easting", "northing")}  # fmt: skip
+    for pid, text, line1, code, e, n in rows:
+        p = parse(text, line1, code)
+        lead = words((line1 or text or "").split(",")[0]) or None
+        for k, v in (("id", pid), ("flat", p.flat), ("number", p.number), ("postcode", p.postcode),
+                     ("tokens", list(p.tokens)), ("streets", list(p.streets)),
+                     ("towns", _found(p.tokens, towns)), ("lead", lead), ("form", p.form),
+                     ("easting", e), ("northing", n)):  # fmt: skip
+            cols[k].append(v)
+    text, words_list, number = pa.string(), pa.list_(pa.string()), pa.int64()
+    kinds = {"tokens": words_list, "streets": words_list, "towns": words_list,
+             "easting": number, "northing": number}  # fmt: skip
+    parsed = pa.table({k: pa.array(v, kinds.get(k, text)) for k, v in cols.items()})  # noqa: F841
+    con.execute("""
+        create or replace table mentions as
+        select *, split_part(postcode, ' ', 1) as outward, postcode[:-3] as sector,
+               ' ' || array_to_string(tokens, ' ') || ' ' as text
+        from parsed
+    """)
+
+
+def _probability(weight: str) -> str:
+    return f"1 / (1 + pow(2, -({weight} + {PRIOR})))"
+
+
+def score_properties(con: duckdb.DuckDBPyConnection) -> None:
+    """`pairs`: each mention that could be a property, with every candidate its blocks give,
+    scored; `excluded` where the flat or building number disagrees."""
+    f, num, name, street, pc, town, near = (WEIGHTS[k] for k in (
+        "flat", "number", "name", "street", "postcode", "town", "distance"))  # fmt: skip
+    con.execute(f"""
+        create or replace table pairs as
+        with m as (select * from mentions where form = 'address'),
+        ms as (select id, unnest(streets) as street from m),
+        mt as (select id, unnest(towns) as town from m),
+        blocked as (
+            select m.id, p.uprn from m join props p on p.postcode = m.postcode
+            union
+            select ms.id, p.uprn from ms join mt using (id)
+            join props p on p.street = ms.street and p.town = mt.town
+            union
+            select ms.id, p.uprn from ms join m using (id)
+            join props p on p.street = ms.street and p.outward = m.outward
+            union
+            select m.id, p.uprn from m join props p on p.name = m.lead
+            union
+            select m.id, p.uprn from m join props p on p.org = m.lead
+            union  -- a mention with neither town nor postcode: its street and number
+            select ms.id, p.uprn from ms join m using (id)
+            join props p on p.street = ms.street and p.number = m.number
+            where m.outward is null and len(m.towns) = 0
+        ),
+        compared as (
+            select b.id, b.uprn,
+                   m.flat is not distinct from p.flat as flat_same,
+                   m.number is not distinct from p.number as number_same,
+                   p.name is not null and list_has_all(m.tokens, string_split(p.name, ' '))
+                       as name_in,
+                   p.org is not null and list_has_all(m.tokens, string_split(p.org, ' '))
+                       as org_in,
+                   list_contains(m.streets, p.street) as street_in,
+                   contains(m.text, ' ' || p.locality || ' ') as locality_in,
+                   sqrt((m.easting - p.easting) ** 2 + (m.northing - p.northing) ** 2) as metres,
+                   coalesce(m.flat <> p.flat or m.number <> p.number, false) as excluded,
+                   -- a premises named in full needs no number ("Booker Academy")
+                   case when m.flat = p.flat then {f[0]}
+                        when m.flat is null and p.flat is null then 0 else {f[1]} end
+                   + case when m.number = p.number then {num[0]}
+                          when m.number is null and (p.number is null or org_in) then 0
+                          else {num[1]} end
+                   + case when name_in or org_in then least(p.name_bits, {name[0]})
+                          when p.name is not null then {name[1]} else 0 end
+                   + case when street_in then {street[0]}
+                          when len(m.streets) = 0 then 0 else {street[1]} end
+                   + case when m.postcode is null then 0
+                          when m.postcode = p.postcode then {pc[0]}
+                          when m.sector = p.sector then {pc[1]}
+                          when m.outward = p.outward then {pc[2]} else {pc[3]} end
+                   + case when len(m.towns) = 0 then 0
+                          when list_contains(m.towns, p.town) then {town[0]} else {town[1]} end
+                   + case when locality_in then {WEIGHTS["locality"]} else 0 end
+                   + case when metres <= 10 then {near[0]} when metres <= 100 then {near[1]}
+                          when metres > 1000 then {near[2]} else 0 end as weight,
+                   flat_same and number_same and street_in
+                   and (p.name is null or name_in)
+                   and (m.postcode = p.postcode
+                        or (m.postcode is null and list_contains(m.towns, p.town))) as exact
+            from blocked b join m using (id) join props p using (uprn)
+        )
+        select c.*,
+               case when c.excluded then 0.0 else {_probability("weight")} end as probability
+        from compared c
+        -- a candidate a reviewer said is not the place is never offered again
+        anti join decisions d on d.place_record_id = c.id and d.uprn = c.uprn and not d.match
+    """)
+
+
+def score_streets(con: duckdb.DuckDBPyConnection) -> None:
+    """`street_pairs`: each mention that names no property (a street, a junction, outside a
+    shop, a bus route, or an address with neither flat, number nor a known building name)
+    with the streets of that name in its town or postcode district."""
+    con.execute("""
+        create or replace table street_mentions as
+        select * from mentions m
+        where form <> 'address'
+           or (flat is null and number is null
+               and not exists (select 1 from pairs p
+                               where p.id = m.id and (p.name_in or p.org_in) and not p.excluded))
+    """)
+    con.execute("""
+        create or replace table street_pairs as
+        with ms as (
+            select id, unnest(streets) as street, unnest(range(1, len(streets) + 1)) as pos
+            from street_mentions
+        )
+        select ms.id, s.usrn, ms.pos,
+               (list_contains(m.towns, s.town) or m.outward = s.outward)::integer
+               + contains(m.text, ' ' || s.locality || ' ')::integer as fit
+        from ms join street_mentions m using (id) join streets s on s.street = ms.street
+        anti join decisions d on d.place_record_id = ms.id and d.usrn = s.usrn and not d.match
+        where list_contains(m.towns, s.town) or m.outward = s.outward
+           or (len(m.towns) = 0 and m.outward is null)
+    """)
+
+
+def decide(con: duckdb.DuckDBPyConnection) -> None:
+    """`place_matches`: one row per mention with its method, score, UPRN or USRN, point and
+    area, and the reason when it is not matched; `place_candidates`: the candidates of every
+    mention a person should look at."""
+    con.execute(f"""
+        create or replace table property_outcome as
+        with ranked as (
+            select *, row_number() over w as rank, lead(weight) over w as next_weight,
+                   lead(probability) over w as next_probability,
+                   count(*) filter (where exact) over (partition by id) as n_exact,
+                   count(*) filter (where exact and locality_in) over (partition by id)
+                       as n_exact_here
+            from pairs where not excluded
+            window w as (partition by id order by exact desc, locality_in desc, weight desc,
+                         uprn)
+        )
+        select id, uprn, probability, rank, weight, next_weight,
+               -- two exact matches in one town: the one in the locality the mention names
+               case when n_exact = 1 or (n_exact > 1 and n_exact_here = 1) then 'exact'
+                    when probability >= {ACCEPT}
+                         and coalesce(weight - next_weight >= {MARGIN}, true) then 'probabilistic'
+                    when probability >= {REVIEW} then 'review'
+               end as outcome,
+               case when n_exact > 1 and n_exact_here <> 1
+                        then n_exact || ' properties match it exactly'
+                    when probability >= {REVIEW} and weight - next_weight < {MARGIN}
+                         and next_probability >= {REVIEW}
+                        then 'ambiguous: candidates close in score'
+                    when probability >= {REVIEW} and probability < {ACCEPT}
+                        then 'uncertain: the best candidate scores below ' || {ACCEPT}
+                    else 'no candidate scores ' || {REVIEW} || ' or more'
+               end as reason
+        from ranked
+        -- a mention that names no property is a street's, whatever properties are near
+        where rank = 1 and id not in (select id from street_mentions)
+    """)
+    con.execute("""
+        create or replace table street_outcome as
+        with best as (
+            select id, usrn, pos, fit,
+                   count(*) over (partition by id, pos, fit) as tied,
+                   row_number() over (partition by id order by pos, fit desc, usrn) as rank
+            from street_pairs
+        )
+        select id, usrn, tied = 1 as sure from best where rank = 1
+    """)
+    # where on the street: outside a named premises, at the end nearest the other street of a
+    # junction, else its middle
+    con.execute(f"""
+        create or replace table street_points as
+        select * exclude (area), unnest(area) from (
+        with outside as (
+            select o.id, arg_min(p.easting, p.uprn) as e, arg_min(p.northing, p.uprn) as n
+            from street_outcome o join street_mentions m using (id)
+            join props p on p.usrn = o.usrn and p.org is not null
+                        and list_has_all(m.tokens, string_split(p.org, ' '))
+            where m.form = 'outside' group by o.id
+        ),
+        other as (
+            select o.id, arg_min(s.e, sp.pos) as oe, arg_min(s.n, sp.pos) as "on"
+            from street_outcome o join street_pairs sp using (id)
+            join streets s on s.usrn = sp.usrn
+            join street_mentions m using (id)
+            where m.form = 'junction' and sp.usrn <> o.usrn group by o.id
+        ),
+        junction as (
+            select o.id, arg_min(p.easting, (p.easting - oe) ** 2 + (p.northing - "on") ** 2) as e,
+                   arg_min(p.northing, (p.easting - oe) ** 2 + (p.northing - "on") ** 2) as n
+            from street_outcome o join other using (id) join props p on p.usrn = o.usrn
+            group by o.id
+        ),
+        point as (
+            select o.id, o.usrn, coalesce(x.e, j.e, s.e) as e, coalesce(x.n, j.n, s.n) as n
+            from street_outcome o join streets s using (usrn)
+            left join outside x using (id) left join junction j using (id)
+        )
+        select pt.id, pt.usrn, pt.e, pt.n,
+               arg_min({AREA}, (p.easting - pt.e) ** 2 + (p.northing - pt.n) ** 2) as area
+        from point pt join props p using (usrn)
+        group by all
+        )
+    """)
+    # a mention not matched but with coordinates: the area of the nearest property, searched
+    # for in its 100 m grid square and the eight around it
+    con.execute(f"""
+        create or replace table near_points as
+        select * exclude (area), unnest(area) from (
+        with m as (
+            select id, easting as e, northing as n,
+                   unnest([-1, -1, -1, 0, 0, 0, 1, 1, 1]) as dx,
+                   unnest([-1, 0, 1, -1, 0, 1, -1, 0, 1]) as dy
+            from mentions
+            where easting is not null and northing is not null
+              and id not in (select id from property_outcome
+                             where outcome in ('exact', 'probabilistic'))
+              and id not in (select id from street_outcome where sure)
+        )
+        select m.id, arg_min({AREA}, (p.easting - e) ** 2 + (p.northing - n) ** 2) as area
+        from m join props p on p.easting // 100 = m.e // 100 + dx
+                           and p.northing // 100 = m.n // 100 + dy
+        group by m.id
+        )
+    """)
+    con.execute(f"""
+        create or replace table place_matches as
+        with chosen as (
+            select m.id,
+                   case when d.match then 'clerical'
+                        when po.outcome in ('exact', 'probabilistic') then po.outcome
+                        when so.sure then 'street-level'
+                        else 'none' end as method,
+                   case when d.match then d.uprn
+                        when po.outcome in ('exact', 'probabilistic') then po.uprn end as uprn,
+                   case when d.match then d.usrn
+                        when so.sure and po.outcome is distinct from 'exact'
+                         and po.outcome is distinct from 'probabilistic' then so.usrn
+                   end as street_usrn,
+                   case when d.match or po.outcome = 'exact' or so.sure then 1.0
+                        else po.probability end as score,
+                   po.outcome = 'review' or (so.usrn is not null and not so.sure) as to_review,
+                   case
+                       when d.match or po.outcome in ('exact', 'probabilistic') or so.sure
+                           then null
+                       when so.usrn is not null then 'ambiguous: streets of that name in its town'
+                       when po.outcome = 'review' or po.reason like '%exactly' then po.reason
+                       when m.form <> 'address' then 'street not found in its town or district'
+                       when len(m.tokens) = 0 and m.postcode is not null
+                           then 'only a postcode: located at its centre'
+                       when len(m.tokens) = 0 and np.id is not null
+                           then 'no address: located by its coordinates'
+                       when len(m.tokens) = 0 then 'no address given'
+                       when coalesce(po.probability, 0) < {REVIEW} and exists (
+                           select 1 from pairs x where x.id = m.id and x.excluded)
+                           then 'no property with that flat or building number'
+                       when po.id is null then 'no candidate shares its postcode, street or name'
+                       else po.reason
+                   end as reason
+            from mentions m
+            left join property_outcome po using (id)
+            left join street_outcome so using (id)
+            left join (select * from decisions where match) d on d.place_record_id = m.id
+            left join near_points np using (id)
+        )
+        select c.id as place_record_id, c.method, round(c.score, 4) as score,
+               c.uprn, coalesce(p.usrn, c.street_usrn) as usrn,
+               c.uprn is not null as is_property,
+               coalesce(p.easting, sp.e, pc.e, m.easting) as easting,
+               coalesce(p.northing, sp.n, pc.n, m.northing) as northing,
+               coalesce(p.lsoa_code, sp.lsoa_code, pc.lsoa_code, np.lsoa_code) as lsoa_code,
+               coalesce(p.ward_code, sp.ward_code, pc.ward_code, np.ward_code) as ward_code,
+               coalesce(p.district_code, sp.district_code, pc.district_code, np.district_code)
+                   as district_code,
+               c.reason, c.to_review and c.method = 'none' as to_review
+        from chosen c join mentions m using (id)
+        left join props p on p.uprn = c.uprn
+        left join street_points sp on sp.id = c.id and sp.usrn = c.street_usrn
+        left join postcodes pc on pc.postcode = m.postcode and c.method = 'none'
+                               and len(m.tokens) = 0
+        left join near_points np on np.id = c.id and c.method = 'none'
+    """)
+    con.execute("""
+        create or replace table place_candidates as
+        select p.id as place_record_id, row_number() over (partition by p.id
+               order by p.weight desc, p.uprn) as rank,
+               p.uprn, null::bigint as usrn, g.address, round(p.probability, 4) as score
+        from pairs p join place_matches pm on pm.place_record_id = p.id
+        join props g on g.uprn = p.uprn
+        where pm.method = 'none' and not p.excluded
+        qualify rank <= 3
+        union all
+        select sp.id, row_number() over (partition by sp.id order by sp.pos, sp.fit desc,
+               sp.usrn), null, sp.usrn, s.street || ', ' || s.town, null
+        from street_pairs sp join place_matches pm on pm.place_record_id = sp.id
+        join streets s on s.usrn = sp.usrn
+        where pm.method = 'none' and pm.to_review
+        qualify row_number() over (partition by sp.id order by sp.pos, sp.fit desc, sp.usrn) <= 3
+    """)
+
+
+def match(con: duckdb.DuckDBPyConnection) -> None:
+    """From `gaz`, `raw_mentions` and `decisions` to `place_matches` and `place_candidates`."""
+    prepare_gazetteer(con)
+    prepare_mentions(con)
+    score_properties(con)
+    score_streets(con)
+    decide(con)

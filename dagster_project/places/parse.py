@@ -1,0 +1,126 @@
+"""How an address or location mention is read: the same words on both sides.
+
+Agencies write one property many ways ("Flat 2, 10 High Street", "10 High St, Flat 2",
+"2/10 High St"). Both the mention and the gazetteer pass through `words()`, so abbreviations,
+case and punctuation never decide a match; `parse()` then finds the parts that must agree
+exactly (flat, building number, postcode) and the street names the text could contain.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from ..contracts import address_words
+
+# A postcode anywhere in the text, with or without its space.
+POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b")
+NUMBER = re.compile(r"^[0-9]+[A-Z]?$")
+FLAT_ID = r"(?:[0-9]+[A-Z]?|[A-Z])"
+SLASH = re.compile(rf"^({FLAT_ID})/([0-9]+[A-Z]?)\b")
+# Locations that are not a property, as agencies describe them.
+JUNCTION = re.compile(r"^JUNCTION OF (.+?) AND (.+)$")
+OUTSIDE = re.compile(r"^(?:OUTSIDE|O/S|NEAR|OPPOSITE) (.+)$")
+ROUTE = re.compile(r"^ROUTE [0-9A-Z]+ BUS\b(.*)$")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    flat: str | None
+    number: str | None
+    postcode: str | None
+    tokens: tuple[str, ...]  # the words left once flat, number and postcode are taken out
+    streets: tuple[str, ...]  # street names the text could contain, most likely first
+    form: str  # address | junction | outside | route
+
+
+@functools.cache
+def _vocabulary() -> tuple[dict[str, str], frozenset[str], re.Pattern]:
+    words = address_words()
+    expand: dict[str, str] = {}
+    for full, abbreviations in words["street_types"].items():
+        for a in abbreviations:
+            expand[a.upper()] = full.upper()
+    types = frozenset(t.upper() for t in words["street_types"])
+    subs = "|".join(s.upper() for s in words["sub_buildings"])
+    flat = re.compile(rf"\b(?:{subs}) ({FLAT_ID})\b")
+    return expand, types, flat
+
+
+def words(text: str | None) -> str:
+    """Upper case, apostrophes dropped, other punctuation a space, abbreviations expanded."""
+    if not text:
+        return ""
+    expand, _, _ = _vocabulary()
+    text = text.upper().replace("&", " AND ").replace("'", "").replace("\u2019", "")
+    text = re.sub(r"[^A-Z0-9/ ]+", " ", text)
+    return " ".join(expand.get(w, w) for w in text.split())
+
+
+def postcode(text: str | None) -> str | None:
+    """A postcode in its standard form ("OX1 2AB"), or None."""
+    m = POSTCODE.search(words(text))
+    return f"{m.group(1)} {m.group(2)}" if m else None
+
+
+def flat_id(sub_building: str | None) -> str | None:
+    """The identifier of a sub-building ("Flat 2" -> "2", "Unit 18" -> "18", "Flat C" -> "C")."""
+    if not sub_building:
+        return None
+    _, _, flat = _vocabulary()
+    w = words(sub_building)
+    m = flat.search(w)
+    return m.group(1) if m else w
+
+
+def street_names(tokens: list[str] | tuple[str, ...]) -> list[str]:
+    """Every run of one or two words ending in a street type ("HIGH STREET", "ST MARYS ROAD"),
+    the first in the text first: a building name can end in one too ("ABBEY COURT")."""
+    _, types, _ = _vocabulary()
+    out: list[str] = []
+    for p, w in enumerate(tokens):
+        if w in types:
+            for start in (p - 1, p - 2):
+                if start >= 0:
+                    out.append(" ".join(tokens[start : p + 1]))
+    return list(dict.fromkeys(out))
+
+
+def parse(text: str | None, line1: str | None = None, code: str | None = None) -> Parsed:
+    """Read a mention: `line1` (flat, building and street) when staging has cut it out, else
+    the whole text; `code` is the postcode column where the feed has one."""
+    _, _, flat_re = _vocabulary()
+    whole = words(text)
+    pc = postcode(code) or postcode(whole)
+    first = words(line1) if line1 else whole
+    # what follows line 1 (locality and town) helps find the street and the town
+    tail = POSTCODE.sub(" ", whole.removeprefix(first) if line1 else "")
+    rest = POSTCODE.sub(" ", first)
+
+    form = "address"
+    for pattern, name in ((JUNCTION, "junction"), (OUTSIDE, "outside"), (ROUTE, "route")):
+        m = pattern.match(rest.strip())
+        if m:
+            form = name
+            rest = " ".join(g for g in m.groups() if g)
+            break
+
+    flat = number = None
+    m = SLASH.match(rest.strip())
+    if m:
+        flat, number = m.group(1), m.group(2)
+        rest = rest.strip()[m.end() :]
+    else:
+        m = flat_re.search(rest)
+        if m:
+            flat = m.group(1)
+            rest = rest[: m.start()] + " " + rest[m.end() :]
+    tokens = rest.replace("/", " ").split()
+    if number is None and form == "address":
+        number = next((t for t in tokens if NUMBER.match(t)), None)
+        if number is not None:
+            tokens.remove(number)
+    all_tokens = tuple(tokens + tail.replace("/", " ").split())
+    streets = street_names(tokens) or street_names(all_tokens)
+    return Parsed(flat, number, pc, all_tokens, tuple(streets), form)
