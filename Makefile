@@ -28,9 +28,10 @@ demo: $(STAMP)
 	@echo
 	@echo "Where to look:"
 	@echo "  $(DATA)/landing/<agency>/<feed>/<YYYY-MM>/  each month's supply and its supply.yml"
-	@echo "  $(DATA)/warehouse/hub.duckdb                raw.<feed>, staging.stg_<agency>__<feed>, intermediate.*, spine.*, ops.supply_register"
+	@echo "  $(DATA)/warehouse/hub.duckdb                raw.<feed>, staging.stg_<agency>__<feed>, intermediate.*, spine.*, reference.gazetteer, ops.supply_register"
 	@echo "  $(DATA)/models/person/                      the person model (Splink JSON, with its training record)"
 	@echo "  $(DATA)/review/person_decisions.csv         where reviewers record decisions on spine.review_queue"
+	@echo "  $(DATA)/review/place_decisions.csv          ... and on spine.place_review_queue"
 	@echo "  $(DATA)/quarantine/                         refused supplies, each with report.html"
 	@echo "  $(DATA)/reference/gazetteer.csv             the gazetteer (AddressBase stand-in)"
 	@echo "  $(DATA)/truth/                              ground truth, for evaluation only"

@@ -332,6 +332,99 @@ def spine_speed(population: int, months: str, full: int, existing: int, new: int
               f"{r['phases']}")  # fmt: skip
 
 
+def _written_mentions(g, n: int, seed: int):
+    """n mentions of the gazetteer's properties and streets as agencies write them: a fifth
+    street locations, the rest addresses, a quarter of those in another style, postcodes with
+    the generator's format errors; and the truth of each."""
+    import numpy as np
+    import pandas as pd
+
+    from .synth import errors
+    from .synth.addresses import STYLES, format_postcode, one_line, premises
+
+    rng = np.random.default_rng(seed)
+    short = dict(zip(g.streets.usrn, g.streets.street_short, strict=True))
+    sample = g.properties.iloc[rng.integers(0, len(g.properties), n)]
+    sample = sample.astype(object).where(sample.notna(), None)
+    rows, truth = [], []
+    for i, p in enumerate(sample.itertuples()):
+        pid = f"m{i}"
+        if rng.random() < 0.2:
+            rows.append((pid, f"{p.street}, {p.town.title()}", None, None))
+            truth.append((pid, None, int(p.usrn)))
+            continue
+        style = str(rng.choice(STYLES[1:])) if rng.random() < 0.25 else "standard"
+        line1 = premises(p.sub_building, p.building_name, p.building_number, p.street, style,
+                         short.get(p.usrn), None if p.sub_building else p.organisation)  # fmt: skip
+        pc = p.postcode
+        if rng.random() < 0.01:
+            pc = errors.postcode_typo(rng, pc)
+        pc = format_postcode(pc, rng.random() < 0.05, rng.random() < 0.02)
+        rows.append((pid, one_line(line1, p.locality, p.town, None, style), line1, pc))
+        truth.append((pid, int(p.uprn), int(p.usrn)))
+    mentions = pd.DataFrame(rows, columns=["place_record_id", "address", "address_line1",
+                                           "postcode"])  # fmt: skip
+    mentions["easting"] = mentions["northing"] = pd.array([None] * n, dtype="Int64")
+    return mentions, pd.DataFrame(truth, columns=["place_record_id", "uprn", "usrn"])
+
+
+def place_speed(properties: int, mentions: int) -> None:
+    """Matching against a gazetteer of `properties`, the mentions written from it."""
+    import duckdb
+    import numpy as np
+
+    from .config import memory_limit
+    from .places import match
+    from .synth.gazetteer import build_gazetteer
+
+    clock = time.perf_counter()
+    g = build_gazetteer(int(properties * 0.95), np.random.default_rng(1))
+    raw, truth = _written_mentions(g, mentions, seed=2)
+    gaz = g.properties.drop(columns="building_key")  # noqa: F841 (read by DuckDB)
+    print(
+        f"{len(gaz):,} properties, {len(raw):,} mentions written "
+        f"({time.perf_counter() - clock:.0f} s); {platform.machine()}, {os.cpu_count()} cores"
+    )
+    with duckdb.connect() as con:
+        con.execute(f"set memory_limit = '{memory_limit()}'")
+        con.execute("create table gaz as select * from gaz")
+        con.execute("create table raw_mentions as select * from raw")
+        con.execute("create table decisions (place_record_id varchar, uprn bigint, "
+                    "usrn bigint, match boolean)")  # fmt: skip
+        stages = {}
+        for name, step in (
+            ("prepare gazetteer", match.prepare_gazetteer),
+            ("parse mentions", match.prepare_mentions),
+            ("score properties", match.score_properties),
+            ("score streets", match.score_streets),
+            ("decide", match.decide),
+        ):
+            t = time.perf_counter()
+            step(con)
+            stages[name] = time.perf_counter() - t
+        matching = sum(v for k, v in stages.items() if k != "prepare gazetteer")
+        print(
+            f"matching {len(raw):,} mentions: {matching:.1f} s, "
+            f"{len(raw) / matching:,.0f} mentions a second; gazetteer prepared once in "
+            f"{stages['prepare gazetteer']:.1f} s; stages "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
+        )
+        rows = con.execute("""
+            select case when t.uprn is null then 'street' else 'property' end, count(*),
+                   avg((coalesce(m.uprn = t.uprn, false)
+                        or (t.uprn is null and m.uprn is null and m.usrn = t.usrn))::int),
+                   avg((m.method <> 'none' and not coalesce(m.uprn = t.uprn, false)
+                        and not (t.uprn is null and m.uprn is null
+                                 and coalesce(m.usrn = t.usrn, false)))::int)
+            from place_matches m join truth t using (place_record_id) group by 1 order by 1
+        """).fetchall()  # fmt: skip
+        for kind, n, right, wrong in rows:
+            print(
+                f"  {kind} mentions: {n:,}, {right:.2%} to the true place, "
+                f"{wrong:.2%} to a wrong one"
+            )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m dagster_project.bench")
     sub = p.add_subparsers(dest="what", required=True)
@@ -352,6 +445,9 @@ def main() -> None:
     s.add_argument("--full", type=int, default=1_000_000, help="records for the full linkage")
     s.add_argument("--existing", type=int, default=6_000_000, help="records in the spine")
     s.add_argument("--new", type=int, default=100_000, help="new records of the month")
+    ps = sub.add_parser("place-speed", help="place matching against a large gazetteer")
+    ps.add_argument("--properties", type=int, default=1_000_000)
+    ps.add_argument("--mentions", type=int, default=300_000)
     sub.add_parser("_spine", help=argparse.SUPPRESS)
     c = sub.add_parser("_ingest", help=argparse.SUPPRESS)
     c.add_argument("root", type=Path)
@@ -365,6 +461,8 @@ def main() -> None:
         spine_accuracy(args.population, args.months)
     elif args.what == "spine-speed":
         spine_speed(args.population, args.months, args.full, args.existing, args.new)
+    elif args.what == "place-speed":
+        place_speed(args.properties, args.mentions)
     elif args.what == "_spine":
         _spine_child()
     else:
