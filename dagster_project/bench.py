@@ -425,6 +425,51 @@ def place_speed(properties: int, mentions: int) -> None:
             )
 
 
+def person_uprn() -> None:
+    """The person linker on the warehouse's person records (HUB_DATA_DIR) twice, trained on
+    each: without the home's UPRN, and with it (from spine.place_matches); each against the
+    truth."""
+    import duckdb
+
+    from .config import paths
+    from .people import evaluation
+    from .people.link import link_file
+    from .people.spine import RECORDS
+
+    with tempfile.TemporaryDirectory() as tmp, duckdb.connect() as con:
+        con.execute(f"attach '{paths().warehouse}' as wh (read_only)")
+        con.execute(f"""
+            create table recs as
+            select r.*, pm.uprn from ({RECORDS}) r
+            left join wh.spine.place_matches pm on pm.place_record_id = r.record_id
+        """)
+        evaluation.load_truth(con, paths().root / "truth" / "records", "recs")
+        n, with_uprn = con.execute("select count(*), count(uprn) from recs").fetchone()
+        print(f"{n:,} person records, {with_uprn:,} with a home UPRN")
+        print(
+            "| home compared by | precision | recall | F1 | recall, named or dated | "
+            "recall, address written another way | recall, stale address |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for label, columns in (("address words and postcode", "* exclude (uprn)"),
+                               ("UPRN, then address words and postcode", "*")):  # fmt: skip
+            source, out = Path(tmp) / "in.parquet", Path(tmp) / "out.parquet"
+            con.execute(f"copy (select {columns} from recs) to '{source}' (format parquet)")
+            link_file(source, out)
+            con.execute(f"""
+                create or replace table clusters as
+                select o.record_id as unique_id, o.person_id as cluster_id, r.source, r.agency
+                from read_parquet('{out}') o join recs r using (record_id)
+            """)
+            a, named = evaluation.overall(con), evaluation.overall(con, identifiable_only=True)
+            errors = {r["error"]: r["recall"] for r in evaluation.by_error(con)}
+            print(
+                f"| {label} | {a['precision']:.4f} | {a['recall']:.4f} | {a['f1']:.4f} | "
+                f"{named['recall']:.4f} | {errors.get('address_variant', 0):.4f} | "
+                f"{errors.get('stale_address', 0):.4f} |"
+            )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m dagster_project.bench")
     sub = p.add_subparsers(dest="what", required=True)
@@ -448,6 +493,7 @@ def main() -> None:
     ps = sub.add_parser("place-speed", help="place matching against a large gazetteer")
     ps.add_argument("--properties", type=int, default=1_000_000)
     ps.add_argument("--mentions", type=int, default=300_000)
+    sub.add_parser("person-uprn", help="person linkage with and without the home's UPRN")
     sub.add_parser("_spine", help=argparse.SUPPRESS)
     c = sub.add_parser("_ingest", help=argparse.SUPPRESS)
     c.add_argument("root", type=Path)
@@ -463,6 +509,8 @@ def main() -> None:
         spine_speed(args.population, args.months, args.full, args.existing, args.new)
     elif args.what == "place-speed":
         place_speed(args.properties, args.mentions)
+    elif args.what == "person-uprn":
+        person_uprn()
     elif args.what == "_spine":
         _spine_child()
     else:

@@ -2,8 +2,9 @@
 
 The schema (`hub link`'s input, and what the spine makes of `int_person_records`):
 record_id, source, forename, surname, date_of_birth (ISO), sex, postcode, address, and
-optionally agency_ref (a person reference qualified by the agency that issued it), age and
-period (YYYY-MM, the month the age was given in). Anything that does not parse becomes NULL,
+optionally agency_ref (a person reference qualified by the agency that issued it), age,
+period (YYYY-MM, the month the age was given in) and uprn (the home's UPRN, from the place
+spine). Anything that does not parse becomes NULL,
 so a foreign postcode or an odd date weakens that one comparison instead of failing the run.
 """
 
@@ -79,6 +80,7 @@ with cleaned as (
         {address_tokens} as address_tokens,
         nullif(trim({col("address")}), '') as address,
         nullif(trim({col("agency_ref")}), '') as agency_ref,
+        try_cast({col("uprn")} as bigint) as uprn,
         {period_year} - try_cast({col("age", "varchar")} as integer) as year_from_age
     from {source} as s
 )
@@ -102,6 +104,7 @@ select
     -- the numbers of an address in order ("10 2" for Flat 2, 10 High St, however written)
     nullif(array_to_string(list_sort(list_filter(c.address_tokens,
         t -> regexp_matches(t, '^[0-9]'))), ' '), '') as address_numbers,
+    c.uprn,
     c.agency_ref,
     case when contains(c.agency_ref, ':') then split_part(c.agency_ref, ':', 1) else c.source
     end as ref_issuer

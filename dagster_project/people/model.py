@@ -104,6 +104,7 @@ def comparisons() -> list[dict]:
             _level("(postcode_l is null and address_tokens_l is null) or "
                    "(postcode_r is null and address_tokens_r is null)", "missing on either side",
                    is_null_level=True),
+            _level("uprn_l = uprn_r", "same UPRN (however the address was written)"),
             _level(f"{SAME_WORDS} and (postcode_l = postcode_r or postcode_l is null or "
                    "postcode_r is null)", "same address"),
             _level(f"postcode_l = postcode_r and {MOST_WORDS}", "same postcode, most words"),

@@ -47,9 +47,11 @@ def _lookup(con: duckdb.DuckDBPyConnection, name: str, values_sql: str, fn) -> N
     """A table `name(v, w)` of fn over the distinct values: a gazetteer of a million
     properties has a few thousand distinct street, building and town names."""
     values = [r[0] for r in con.execute(values_sql).fetchall()]
-    pairs = pa.table({"v": pa.array(values, pa.string()),  # noqa: F841 (read by DuckDB)
+    pairs = pa.table({"v": pa.array(values, pa.string()),
                       "w": pa.array([fn(v) or None for v in values], pa.string())})  # fmt: skip
-    con.execute(f"create or replace table {name} as select * from pairs")
+    con.register("looked_up", pairs)
+    con.execute(f"create or replace table {name} as select * from looked_up")
+    con.unregister("looked_up")
 
 
 def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
@@ -64,6 +66,7 @@ def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
         select g.uprn, coalesce(g.usrn, -(hash(st.w, tw.w) % 1000000000)::bigint) as usrn,
                fl.w as flat,
                upper(nullif(trim(g.building_number), '')) as number,
+               coalesce(number, 'flat ' || fl.w) as unit,
                bn.w as name, org.w as org, st.w as street, lo.w as locality, tw.w as town,
                g.postcode, split_part(g.postcode, ' ', 1) as outward,
                g.postcode[:-3] as sector, g.easting, g.northing,
@@ -82,8 +85,9 @@ def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
     # term frequency: a unique school name says more than "Pharmacy"
     con.execute("""
         create or replace table props as
-        select *, log2((select count(*) from props)
-                       / count(*) over (partition by coalesce(org, name))) as name_bits
+        select *, case when coalesce(org, name) is not null then
+                   log2((select count(*) from props)
+                        / count(*) over (partition by coalesce(org, name))) end as name_bits
         from props
     """)
     con.execute(f"""
@@ -146,12 +150,31 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
     text, words_list, number = pa.string(), pa.list_(pa.string()), pa.int64()
     kinds = {"tokens": words_list, "streets": words_list, "towns": words_list,
              "easting": number, "northing": number}  # fmt: skip
-    parsed = pa.table({k: pa.array(v, kinds.get(k, text)) for k, v in cols.items()})  # noqa: F841
+    con.register("parsed", pa.table({k: pa.array(v, kinds.get(k, text)) for k, v in cols.items()}))
     con.execute("""
         create or replace table mentions as
         select *, split_part(postcode, ' ', 1) as outward, postcode[:-3] as sector,
                ' ' || array_to_string(tokens, ' ') || ' ' as text
         from parsed
+    """)
+    con.unregister("parsed")
+    # the street a mention names: the first of its candidate names the gazetteer holds in its
+    # town or postcode district (anywhere, when it gives neither)
+    con.execute("""
+        create or replace table mentions as
+        with named as (
+            select id, unnest(streets) as street, unnest(range(len(streets))) as pos,
+                   towns, outward
+            from mentions
+        )
+        select m.*, s.street, coalesce(m.number, 'flat ' || m.flat) as unit
+        from mentions m left join (
+            select n.id, arg_min(n.street, n.pos) as street
+            from named n join streets s on s.street = n.street
+            where list_contains(n.towns, s.town) or s.outward = n.outward
+               or (len(n.towns) = 0 and n.outward is null)
+            group by n.id
+        ) s using (id)
     """)
 
 
@@ -167,34 +190,42 @@ def score_properties(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         create or replace table pairs as
         with m as (select * from mentions where form = 'address'),
-        ms as (select id, unnest(streets) as street from m),
         mt as (select id, unnest(towns) as town from m),
+        -- a mention meets only properties of its building number (or, in a building with
+        -- no number, its flat): a street holds hundreds; one with neither is found by name
         blocked as (
-            select m.id, p.uprn from m join props p on p.postcode = m.postcode
+            select m.id, p.uprn from m
+            join props p on p.postcode = m.postcode and p.unit = m.unit
             union
-            select ms.id, p.uprn from ms join mt using (id)
-            join props p on p.street = ms.street and p.town = mt.town
+            select m.id, p.uprn from m join mt using (id)
+            join props p on p.street = m.street and p.town = mt.town and p.unit = m.unit
             union
-            select ms.id, p.uprn from ms join m using (id)
-            join props p on p.street = ms.street and p.outward = m.outward
+            select m.id, p.uprn from m
+            join props p on p.street = m.street and p.outward = m.outward and p.unit = m.unit
+            union  -- a named property on the street ("The Barn Church Lane Oxford")
+            select m.id, p.uprn from m join mt using (id)
+            join props p on p.street = m.street and p.town = mt.town and p.unit is null
+                        and p.name_bits is not null
+            where m.unit is null
+            union  -- a name that opens the mention, in its town or postcode district
+            select m.id, p.uprn from m join mt using (id)
+            join props p on coalesce(p.org, p.name) = m.lead and p.town = mt.town
             union
-            select m.id, p.uprn from m join props p on p.name = m.lead
-            union
-            select m.id, p.uprn from m join props p on p.org = m.lead
-            union  -- a mention with neither town nor postcode: its street and number
-            select ms.id, p.uprn from ms join m using (id)
-            join props p on p.street = ms.street and p.number = m.number
+            select m.id, p.uprn from m
+            join props p on coalesce(p.org, p.name) = m.lead and p.outward = m.outward
+            union  -- a mention with neither town nor postcode: its street and number, or name
+            select m.id, p.uprn from m
+            join props p on (p.street = m.street and p.unit = m.unit)
+                         or coalesce(p.org, p.name) = m.lead
             where m.outward is null and len(m.towns) = 0
         ),
         compared as (
             select b.id, b.uprn,
                    m.flat is not distinct from p.flat as flat_same,
                    m.number is not distinct from p.number as number_same,
-                   p.name is not null and list_has_all(m.tokens, string_split(p.name, ' '))
-                       as name_in,
-                   p.org is not null and list_has_all(m.tokens, string_split(p.org, ' '))
-                       as org_in,
-                   list_contains(m.streets, p.street) as street_in,
+                   coalesce(contains(m.text, ' ' || p.name || ' '), false) as name_in,
+                   coalesce(contains(m.text, ' ' || p.org || ' '), false) as org_in,
+                   coalesce(p.street = m.street, false) as street_in,
                    contains(m.text, ' ' || p.locality || ' ') as locality_in,
                    sqrt((m.easting - p.easting) ** 2 + (m.northing - p.northing) ** 2) as metres,
                    coalesce(m.flat <> p.flat or m.number <> p.number, false) as excluded,
@@ -263,6 +294,13 @@ def decide(con: duckdb.DuckDBPyConnection) -> None:
     """`place_matches`: one row per mention with its method, score, UPRN or USRN, point and
     area, and the reason when it is not matched; `place_candidates`: the candidates of every
     mention a person should look at."""
+    # a number or flat on a street the gazetteer knows, but not there: the reason it failed
+    con.execute("""
+        create or replace table known_streets as
+        select id from mentions where number is not null and street is not null
+        union
+        select id from pairs where excluded
+    """)
     con.execute(f"""
         create or replace table property_outcome as
         with ranked as (
@@ -390,8 +428,7 @@ def decide(con: duckdb.DuckDBPyConnection) -> None:
                        when len(m.tokens) = 0 and np.id is not null
                            then 'no address: located by its coordinates'
                        when len(m.tokens) = 0 then 'no address given'
-                       when coalesce(po.probability, 0) < {REVIEW} and exists (
-                           select 1 from pairs x where x.id = m.id and x.excluded)
+                       when coalesce(po.probability, 0) < {REVIEW} and ks.id is not null
                            then 'no property with that flat or building number'
                        when po.id is null then 'no candidate shares its postcode, street or name'
                        else po.reason
@@ -400,6 +437,7 @@ def decide(con: duckdb.DuckDBPyConnection) -> None:
             left join property_outcome po using (id)
             left join street_outcome so using (id)
             left join (select * from decisions where match) d on d.place_record_id = m.id
+            left join known_streets ks using (id)
             left join near_points np using (id)
         )
         select c.id as place_record_id, c.method, round(c.score, 4) as score,
@@ -415,9 +453,11 @@ def decide(con: duckdb.DuckDBPyConnection) -> None:
         from chosen c join mentions m using (id)
         left join props p on p.uprn = c.uprn
         left join street_points sp on sp.id = c.id and sp.usrn = c.street_usrn
-        left join postcodes pc on pc.postcode = m.postcode and c.method = 'none'
-                               and len(m.tokens) = 0
-        left join near_points np on np.id = c.id and c.method = 'none'
+        -- (the conditions inside the keys keep these hash joins)
+        left join postcodes pc
+            on pc.postcode = case when c.method = 'none' and len(m.tokens) = 0
+                                  then m.postcode end
+        left join near_points np on np.id = case when c.method = 'none' then c.id end
     """)
     con.execute("""
         create or replace table place_candidates as

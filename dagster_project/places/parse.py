@@ -75,13 +75,15 @@ def flat_id(sub_building: str | None) -> str | None:
 
 
 def street_names(tokens: list[str] | tuple[str, ...]) -> list[str]:
-    """Every run of one or two words ending in a street type ("HIGH STREET", "ST MARYS ROAD"),
-    the first in the text first: a building name can end in one too ("ABBEY COURT")."""
+    """Every run of two or three words ending in a street type ("HIGH STREET", "UPPER CART
+    ROAD"), the first in the text first and the longer first where both end at one word: a
+    building name can end in a street type too ("ABBEY COURT"), and "CART ROAD" is also the
+    end of "UPPER CART ROAD"."""
     _, types, _ = _vocabulary()
     out: list[str] = []
     for p, w in enumerate(tokens):
         if w in types:
-            for start in (p - 1, p - 2):
+            for start in (p - 2, p - 1):
                 if start >= 0:
                     out.append(" ".join(tokens[start : p + 1]))
     return list(dict.fromkeys(out))
