@@ -322,6 +322,7 @@ def spine_speed(population: int, months: str, full: int, existing: int, new: int
                        r.source, null, r.period, 'bench'
                 from r left join truth t on t.unique_id = r.original
             """)
+            spine.register_home_uprns(con)
             con.execute(f"create table spine_records as {spine.RECORDS}")
             features.prepare(con, "spine_records", "wh.spine.person_features")
             con.execute("insert into wh.intermediate.int_person_records "
@@ -434,15 +435,12 @@ def person_uprn() -> None:
     from .config import paths
     from .people import evaluation
     from .people.link import link_file
-    from .people.spine import RECORDS
+    from .people.spine import RECORDS, register_home_uprns
 
     with tempfile.TemporaryDirectory() as tmp, duckdb.connect() as con:
         con.execute(f"attach '{paths().warehouse}' as wh (read_only)")
-        con.execute(f"""
-            create table recs as
-            select r.*, pm.uprn from ({RECORDS}) r
-            left join wh.spine.place_matches pm on pm.place_record_id = r.record_id
-        """)
+        register_home_uprns(con)
+        con.execute(f"create table recs as {RECORDS}")
         evaluation.load_truth(con, paths().root / "truth" / "records", "recs")
         n, with_uprn = con.execute("select count(*), count(uprn) from recs").fetchone()
         print(f"{n:,} person records, {with_uprn:,} with a home UPRN")

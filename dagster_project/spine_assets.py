@@ -6,6 +6,7 @@ import functools
 import dagster as dg
 
 from .people import model, spine
+from .places_assets import PLACE_MATCHES  # the homes' UPRNs
 
 PERSON_RECORDS = dg.AssetKey(["intermediate", "int_person_records"])
 MODEL = dg.AssetKey(["spine", "person_model"])
@@ -54,7 +55,8 @@ def _metadata(run: spine.Run) -> dict:
 
 
 @dg.asset(
-    key=IDS, group_name="spine", deps=[PERSON_RECORDS, MODEL], kinds={"splink", "duckdb"},
+    key=IDS, group_name="spine", deps=[PERSON_RECORDS, MODEL, PLACE_MATCHES],
+    kinds={"splink", "duckdb"},
     description="spine.person_ids: every person record of every feed with a person ID that "
                 "stays the same month after month; links, ID history, review queue and "
                 "evaluation beside it in the spine schema.")  # fmt: skip

@@ -65,12 +65,30 @@ create table if not exists wh.spine.evaluation (
 
 # The spine's view of int_person_records, in the linker's person-record schema. An agency's
 # reference is qualified by the agency, because police and health numbers can collide.
+# The home's UPRN comes from the place spine (a person record and its home mention share an
+# id); it links a little more than address words alone (docs/benchmarks.md).
 RECORDS = """
 select person_record_id as record_id, source_feed as source, agency, role, period,
     record_id as source_record_id, forename, surname, date_of_birth, age, sex, postcode,
-    address, case when agency_ref is not null then agency || ':' || agency_ref end as agency_ref
+    address, case when agency_ref is not null then agency || ':' || agency_ref end as agency_ref,
+    home.uprn
 from wh.intermediate.int_person_records
+left join home_uprns as home on home.place_record_id = person_record_id
 """
+
+
+def register_home_uprns(con: duckdb.DuckDBPyConnection) -> None:
+    """`home_uprns`: the place spine's matches, or none before its first run."""
+    placed = con.execute(
+        "select count(*) from duckdb_tables() where database_name = 'wh' "
+        "and schema_name = 'spine' and table_name = 'place_matches'"
+    ).fetchone()
+    source = (
+        "select place_record_id, uprn from wh.spine.place_matches"
+        if placed[0]
+        else "select null::varchar as place_record_id, null::bigint as uprn limit 0"
+    )
+    con.execute(f"create or replace temp view home_uprns as {source}")
 
 
 @dataclass
@@ -133,6 +151,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con.execute(f"set memory_limit = '{memory_limit()}'")
     con.execute(f"attach '{paths().warehouse}' as wh")
     con.execute(SCHEMA)
+    register_home_uprns(con)
     return con
 
 

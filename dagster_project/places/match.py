@@ -282,7 +282,10 @@ def score_streets(con: duckdb.DuckDBPyConnection) -> None:
         )
         select ms.id, s.usrn, ms.pos,
                (list_contains(m.towns, s.town) or m.outward = s.outward)::integer
-               + contains(m.text, ' ' || s.locality || ' ')::integer as fit
+               + contains(m.text, ' ' || s.locality || ' ')::integer
+               -- coordinates the agency gave, near the street's middle
+               + coalesce(2 * (sqrt((m.easting - s.e) ** 2 + (m.northing - s.n) ** 2)
+                               <= 500)::integer, 0) as fit
         from ms join street_mentions m using (id) join streets s on s.street = ms.street
         anti join decisions d on d.place_record_id = ms.id and d.usrn = s.usrn and not d.match
         where list_contains(m.towns, s.town) or m.outward = s.outward
