@@ -40,7 +40,11 @@ REVIEW = 0.5  # from here up to ACCEPT, or two candidates within MARGIN, a perso
 MARGIN = 4.0  # bits by which the best candidate must lead the next
 # the areas of one property together, so a point's LSOA, ward and district always agree
 AREA = "{'lsoa_code': p.lsoa_code, 'ward_code': p.ward_code, 'district_code': p.district_code}"
-METHODS = ("exact", "probabilistic", "street-level", "clerical", "none")
+
+
+def _nearest(value: str, e: str, n: str) -> str:
+    """SQL: `value` of the property `p` nearest the point (e, n)."""
+    return f"arg_min({value}, (p.easting - {e}) ** 2 + (p.northing - {n}) ** 2)"
 
 
 def _lookup(con: duckdb.DuckDBPyConnection, name: str, values_sql: str, fn) -> None:
@@ -73,7 +77,11 @@ def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
                g.lsoa_code, g.ward_code, g.district_code,
                concat_ws(', ', g.organisation, g.sub_building, g.building_name,
                          concat_ws(' ', g.building_number, g.street), g.locality, g.town,
-                         g.postcode) as address
+                         g.postcode) as address,
+               -- term frequency: a unique school name says more than "Pharmacy"
+               case when coalesce(org.w, bn.w) is not null
+                    then log2(count(*) over () / count(*) over (partition by coalesce(org.w, bn.w)))
+               end as name_bits
         from gaz g
         left join w_street st on st.v = g.street
         left join w_building_name bn on bn.v = g.building_name
@@ -81,14 +89,6 @@ def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
         left join w_locality lo on lo.v = g.locality
         left join w_town tw on tw.v = g.town
         left join w_sub_building fl on fl.v = g.sub_building
-    """)
-    # term frequency: a unique school name says more than "Pharmacy"
-    con.execute("""
-        create or replace table props as
-        select *, case when coalesce(org, name) is not null then
-                   log2((select count(*) from props)
-                        / count(*) over (partition by coalesce(org, name))) end as name_bits
-        from props
     """)
     con.execute(f"""
         create or replace table streets as
@@ -99,7 +99,7 @@ def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
                    round(avg(easting))::integer as e, round(avg(northing))::integer as n
             from props group by usrn
         )
-        select mid.*, arg_min({AREA}, (p.easting - e) ** 2 + (p.northing - n) ** 2) as area
+        select mid.*, {_nearest(AREA, "e", "n")} as area
         from mid join props p using (usrn)
         group by all
         )
@@ -366,8 +366,8 @@ def decide(con: duckdb.DuckDBPyConnection) -> None:
             where m.form = 'junction' and sp.usrn <> o.usrn group by o.id
         ),
         junction as (
-            select o.id, arg_min(p.easting, (p.easting - oe) ** 2 + (p.northing - "on") ** 2) as e,
-                   arg_min(p.northing, (p.easting - oe) ** 2 + (p.northing - "on") ** 2) as n
+            select o.id, {_nearest("p.easting", "oe", '"on"')} as e,
+                   {_nearest("p.northing", "oe", '"on"')} as n
             from street_outcome o join other using (id) join props p on p.usrn = o.usrn
             group by o.id
         ),
@@ -377,7 +377,7 @@ def decide(con: duckdb.DuckDBPyConnection) -> None:
             left join outside x using (id) left join junction j using (id)
         )
         select pt.id, pt.usrn, pt.e, pt.n,
-               arg_min({AREA}, (p.easting - pt.e) ** 2 + (p.northing - pt.n) ** 2) as area
+               {_nearest(AREA, "pt.e", "pt.n")} as area
         from point pt join props p using (usrn)
         group by all
         )
@@ -397,7 +397,7 @@ def decide(con: duckdb.DuckDBPyConnection) -> None:
                              where outcome in ('exact', 'probabilistic'))
               and id not in (select id from street_outcome where sure)
         )
-        select m.id, arg_min({AREA}, (p.easting - e) ** 2 + (p.northing - n) ** 2) as area
+        select m.id, {_nearest(AREA, "e", "n")} as area
         from m join props p on p.easting // 100 = m.e // 100 + dx
                            and p.northing // 100 = m.n // 100 + dy
         group by m.id
