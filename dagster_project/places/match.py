@@ -129,6 +129,15 @@ def _found(tokens: tuple[str, ...], names: frozenset[str]) -> list[str]:
     return out
 
 
+# A mention as parse.parse reads it.
+PARSED = pa.schema(
+    [(name, pa.string()) for name in ("id", "flat", "number", "postcode")]
+    + [(name, pa.list_(pa.string())) for name in ("tokens", "streets", "towns")]
+    + [("lead", pa.string()), ("form", pa.string())]
+    + [("easting", pa.int64()), ("northing", pa.int64())]
+)
+
+
 def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
     """`mentions`: every row of `raw_mentions`, parsed (parse.parse)."""
     towns = _towns(con)
@@ -136,9 +145,7 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
         select place_record_id, address, address_line1, postcode, easting, northing
         from raw_mentions
     """).fetchall()
-    cols: dict[str, list] = {k: [] for k in (
-        "id", "flat", "number", "postcode", "tokens", "streets", "towns", "lead", "form",
-        "easting", "northing")}  # fmt: skip
+    cols: dict[str, list] = {name: [] for name in PARSED.names}
     for pid, text, line1, code, e, n in rows:
         p = parse(text, line1, code)
         lead = words((line1 or text or "").split(",")[0]) or None
@@ -147,10 +154,7 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
                      ("towns", _found(p.tokens, towns)), ("lead", lead), ("form", p.form),
                      ("easting", e), ("northing", n)):  # fmt: skip
             cols[k].append(v)
-    text, words_list, number = pa.string(), pa.list_(pa.string()), pa.int64()
-    kinds = {"tokens": words_list, "streets": words_list, "towns": words_list,
-             "easting": number, "northing": number}  # fmt: skip
-    con.register("parsed", pa.table({k: pa.array(v, kinds.get(k, text)) for k, v in cols.items()}))
+    con.register("parsed", pa.Table.from_pydict(cols, schema=PARSED))
     con.execute("""
         create or replace table mentions as
         select *, split_part(postcode, ' ', 1) as outward, postcode[:-3] as sector,

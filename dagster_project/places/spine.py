@@ -31,7 +31,7 @@ from ..people import review
 from . import match
 
 SCHEMA = "create schema if not exists wh.spine"
-CANDIDATE = {"uprn": "uprn:", "usrn": "usrn:"}
+CANDIDATES = ("uprn", "usrn")  # a candidate is written "uprn:<UPRN>" or "usrn:<USRN>"
 
 
 def decisions_file() -> Path:
@@ -53,7 +53,7 @@ def _decisions(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     rows = []
     for d in review.read(path, review.PLACE):
         kind, _, number = d.right.partition(":")
-        if kind not in CANDIDATE or not number.isdigit():
+        if kind not in CANDIDATES or not number.isdigit():
             raise review.DecisionsError(
                 f"{path}: candidate {d.right!r} for {d.left} is not 'uprn:<UPRN>' or "
                 "'usrn:<USRN>' as the review queue shows it"
@@ -159,11 +159,11 @@ def refresh(run_id: str | None = None) -> Run:
                    pm.* exclude (place_record_id, to_review)
             from raw_mentions r join place_matches pm using (place_record_id)
         """)
-        con.execute(f"""
+        con.execute("""
             create or replace table wh.spine.place_review_queue as
             select r.place_record_id, r.source_feed, r.kind, r.address as mention, r.postcode,
                    pm.reason, c.rank,
-                   coalesce('{CANDIDATE["uprn"]}' || c.uprn, '{CANDIDATE["usrn"]}' || c.usrn)
+                   coalesce('uprn:' || c.uprn, 'usrn:' || c.usrn)
                        as candidate,
                    c.address as candidate_address, c.score
             from place_matches pm join raw_mentions r using (place_record_id)
