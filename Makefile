@@ -19,19 +19,22 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/hub keys
 	$(BIN)/hub generate --population $(DEMO_POPULATION) --months $(DEMO_MONTHS) --seed 42 \
 		--out $(DATA)/landing --truth $(DATA)/truth --reference $(DATA)/reference --overwrite \
 		--faulty 3
 	rm -rf $(DATA)/warehouse $(DATA)/quarantine $(DATA)/models $(DATA)/review
 	$(BIN)/hub refresh --month $(DEMO_MONTHS)
 	$(BIN)/hub conform
+	$(BIN)/hub release
 	@echo
 	@echo "Where to look:"
 	@echo "  $(DATA)/landing/<agency>/<feed>/<YYYY-MM>/  each month's supply and its supply.yml"
-	@echo "  $(DATA)/warehouse/hub.duckdb                raw.<feed>, staging.stg_<agency>__<feed>, intermediate.*, spine.*, reference.gazetteer, ops.supply_register"
+	@echo "  $(DATA)/warehouse/hub.duckdb                raw.<feed>, staging.stg_<agency>__<feed>, intermediate.*, spine.*, reference.gazetteer, ops.supply_register (encrypted: query it with $(BIN)/hub sql \"SELECT ...\")"
 	@echo "  $(DATA)/models/person/                      the person model (Splink JSON, with its training record)"
 	@echo "  $(DATA)/review/person_decisions.csv         where reviewers record decisions on spine.review_queue"
 	@echo "  $(DATA)/review/place_decisions.csv          ... and on spine.place_review_queue"
+	@echo "  $(DATA)/marts/level{1,2,3}.duckdb           the published tiers: tables, rows and how to open each are printed above"
 	@echo "  $(DATA)/quarantine/                         refused supplies, each with report.html"
 	@echo "  $(DATA)/reference/gazetteer.csv             the gazetteer (AddressBase stand-in)"
 	@echo "  $(DATA)/truth/                              ground truth, for evaluation only"

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from . import warehouse
 from .contracts import Contract
 from .supplies import Supply
 
@@ -47,16 +48,10 @@ REGISTER = {
 }
 
 
-@contextlib.contextmanager
-def connection(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The warehouse, open for writing until the block ends (outside Dagster, which uses
-    dagster-duckdb's resource and its retries on the lock instead)."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse))
-    try:
-        yield con
-    finally:
-        con.close()
+def connection(path: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse at `path`, open for writing until the `with` block ends (outside Dagster,
+    whose resource also waits on another writer's lock)."""
+    return warehouse.connect(path=path)
 
 
 def _q(name: str) -> str:

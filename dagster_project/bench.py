@@ -163,10 +163,10 @@ def _base_region(population: int, months: str, root: Path) -> dict:
             "delivered": delivered, "out": out}  # fmt: skip
 
 
-def _print_evaluation(warehouse: Path) -> None:
-    import duckdb
+def _print_evaluation(path: Path) -> None:
+    from .warehouse import connect
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(read_only=True, path=path) as con:
         run = con.execute(
             "select run_id from spine.runs order by started_at desc limit 1"
         ).fetchone()[0]
@@ -259,14 +259,13 @@ def spine_speed(population: int, months: str, full: int, existing: int, new: int
     `existing`, on disguised copies of a generated region's person records."""
     import shutil
 
-    import duckdb
-
     from .people import evaluation, features, ids, spine
+    from .warehouse import attach, connect, memory
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
         t = _base_region(population, months, base)
-        with duckdb.connect(str(base / "warehouse" / "hub.duckdb"), read_only=True) as con:
+        with connect(read_only=True, path=base / "warehouse" / "hub.duckdb") as con:
             n = con.execute("select count(*) from intermediate.int_person_records").fetchone()[0]
         print(f"base: {population:,} people, months {months}: {n:,} person records "
               f"(generate {t['generate']:.0f} s, ingest {t['ingest']:.0f} s, conform "
@@ -276,8 +275,8 @@ def spine_speed(population: int, months: str, full: int, existing: int, new: int
             root = Path(tmp) / name
             (root / "warehouse").mkdir(parents=True)
             shutil.copytree(base / "models", root / "models")
-            with duckdb.connect(str(root / "warehouse" / "hub.duckdb")) as con:
-                con.execute(f"attach '{base / 'warehouse' / 'hub.duckdb'}' as b (read_only)")
+            with connect(path=root / "warehouse" / "hub.duckdb") as con:
+                attach(con, base / "warehouse" / "hub.duckdb", "b", "warehouse", read_only=True)
                 con.execute("create table base as select * from b.intermediate.int_person_records")
                 con.execute("create schema intermediate")
                 con.execute(f"create table intermediate.int_person_records as {rows_sql}")
@@ -294,8 +293,8 @@ def spine_speed(population: int, months: str, full: int, existing: int, new: int
 
         copies = -(-existing // n)
         root = warehouse("incremental", _scaled(copies, existing), existing)
-        with duckdb.connect() as con:
-            con.execute(f"attach '{root / 'warehouse' / 'hub.duckdb'}' as wh")
+        with memory() as con:
+            attach(con, root / "warehouse" / "hub.duckdb", "wh", "warehouse")
             con.execute(spine.SCHEMA)
             con.execute("use wh")
             # The existing spine as a perfect linker would have left it (the true persons):
@@ -309,7 +308,7 @@ def spine_speed(population: int, months: str, full: int, existing: int, new: int
                 "create table r as select *, split_part(copy_id, '-', 1) as copy, "
                 f"substr(copy_id, strpos(copy_id, '-') + 1) as original from {recs}"
             )
-            con.execute(f"attach '{base / 'warehouse' / 'hub.duckdb'}' as b (read_only)")
+            attach(con, base / "warehouse" / "hub.duckdb", "b", "warehouse", read_only=True)
             base_recs = """(select person_record_id as record_id, source_feed as source, role,
                             period, record_id as source_record_id, forename, surname,
                             date_of_birth from b.intermediate.int_person_records)"""
@@ -430,15 +429,14 @@ def person_uprn() -> None:
     """The person linker on the warehouse's person records (HUB_DATA_DIR) twice, trained on
     each: without the home's UPRN, and with it (from spine.place_matches); each against the
     truth."""
-    import duckdb
-
     from .config import paths
     from .people import evaluation
     from .people.link import link_file
     from .people.spine import RECORDS, register_home_uprns
+    from .warehouse import attach, memory
 
-    with tempfile.TemporaryDirectory() as tmp, duckdb.connect() as con:
-        con.execute(f"attach '{paths().warehouse}' as wh (read_only)")
+    with tempfile.TemporaryDirectory() as tmp, memory() as con:
+        attach(con, paths().warehouse, "wh", "warehouse", read_only=True)
         register_home_uprns(con)
         con.execute(f"create table recs as {RECORDS}")
         evaluation.load_truth(con, paths().root / "truth" / "records", "recs")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from .config import paths
+from .keys import MissingKey
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -176,6 +178,10 @@ def _conform(args: argparse.Namespace) -> int:
     return _run_job("conform", args.verbose)
 
 
+def _release(args: argparse.Namespace) -> int:
+    return _run_job("release", args.verbose)
+
+
 def _spine(args: argparse.Namespace) -> int:
     if args.retrain:
         code = _run_job("person_model_retrain", args.verbose)
@@ -221,6 +227,39 @@ def _dbt_files(args: argparse.Namespace) -> int:
     if not changed:
         print("The dbt sources, seeds and staging models match the feed contracts.")
     return 1 if changed and args.check else 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from . import keys
+
+    created = keys.ensure()
+    for name in keys.NAMES:
+        path = keys.key_file(name)
+        if path in created:
+            print(f"{name}: created {path} (readable by you only)")
+        elif os.environ.get(keys.env_var(name)):
+            print(f"{name}: from the environment ({keys.env_var(name)})")
+        else:
+            print(f"{name}: {path} (already there, kept)")
+    print("Keep a copy of the keys somewhere safe: without the warehouse key the warehouse "
+          "cannot be read (docs/keys.md).")  # fmt: skip
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from . import warehouse
+
+    try:
+        with warehouse.connect(read_only=True) as con:
+            result = con.sql(args.query)
+            if result is not None:  # a statement that returns no rows
+                result.show(max_rows=args.max_rows, max_width=10_000)
+    except duckdb.Error as e:
+        print(f"hub sql: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -269,6 +308,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--verbose", action="store_true", help="log every step")
     c.set_defaults(func=_conform)
 
+    r = sub.add_parser("release", help="build, check and publish the Level 1, 2 and 3 files")
+    r.add_argument("--verbose", action="store_true", help="log every step")
+    r.set_defaults(func=_release)
+
     sp = sub.add_parser("spine", help="bring the person spine up to date through Dagster")
     sp.add_argument("--full", action="store_true",
                     help="re-link every record, keeping IDs by largest overlap")  # fmt: skip
@@ -293,6 +336,14 @@ def parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=_suites)
 
+    ky = sub.add_parser("keys", help="create the hub's keys that do not exist yet (never shown)")
+    ky.set_defaults(func=_keys)
+
+    q = sub.add_parser("sql", help="run a query on the warehouse, read-only, and print the result")
+    q.add_argument("query", help='e.g. "SELECT feed, period, status FROM ops.supply_register"')
+    q.add_argument("--max-rows", type=int, default=1000, help="rows to print at most")
+    q.set_defaults(func=_sql)
+
     d = sub.add_parser(
         "dbt-files", help="write dbt sources, seeds and staging models from the contracts"
     )
@@ -309,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
+    except (ValueError, FileExistsError, FileNotFoundError, MissingKey) as e:
         print(f"hub {args.command}: {e}", file=sys.stderr)
         return 2
 

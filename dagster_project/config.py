@@ -52,6 +52,13 @@ def paths() -> Paths:
     return Paths(Path(os.environ.get("HUB_DATA_DIR", "data")).absolute())
 
 
+def secrets_dir() -> Path:
+    """Where the hub's keys live when the environment does not hold them (HUB_SECRETS_DIR):
+    outside the repository by default, so a key can never be committed with the code."""
+    default = Path.home() / ".config" / "partnership-data-hub"
+    return Path(os.environ.get("HUB_SECRETS_DIR") or default).absolute()
+
+
 def first_month() -> str:
     """The first month the hub holds (HUB_FIRST_MONTH, YYYY-MM); partitions run from it to the
     last complete month."""

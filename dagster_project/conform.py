@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from .dbt_files import dbt_dir
 
@@ -49,6 +49,16 @@ def prepare() -> Path:
     return manifest
 
 
+class Translator(DagsterDbtTranslator):
+    """Models are keyed by schema and the name they are published under (their alias):
+    `level1/strategic_profile`, not the model file's `l1_strategic_profile`."""
+
+    def get_asset_key(self, dbt_resource_props: dict) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed"):
+            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["alias"]])
+        return super().get_asset_key(dbt_resource_props)
+
+
 def dbt_resource() -> DbtCliResource:
     return DbtCliResource(
         project_dir=project(), dbt_executable=str(Path(sys.executable).with_name("dbt"))
@@ -57,7 +67,15 @@ def dbt_resource() -> DbtCliResource:
 
 @functools.cache
 def conform_assets() -> dg.AssetsDefinition:
-    @dbt_assets(manifest=prepare(), project=project(), name="dbt_build")
+    # The marts read the spines, which read these models: they are a second dbt asset,
+    # built by the release job (tiers_assets.py).
+    @dbt_assets(
+        manifest=prepare(),
+        project=project(),
+        name="dbt_build",
+        exclude="marts",
+        dagster_dbt_translator=Translator(),
+    )
     def _conform(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         yield from dbt.cli(["build"], context=context).stream()
 

@@ -419,13 +419,13 @@ def periods(contracts: dict[str, Contract]) -> str:
 def value_set_codes() -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["value_set", "code", "canonical"])
+    writer.writerow(["value_set", "code", "canonical", "label", "grouping"])
     for name, vs in value_sets().items():
         for v in vs["values"]:
             # A code standing for several canonical values (police W9: Gypsy or Irish
             # Traveller, Roma, Other White) maps to the broadest, which each list puts last.
             canonical = v.get("from", [""])[-1] if "maps" in vs else v["code"]
-            writer.writerow([name, v["code"], canonical])
+            writer.writerow([name, v["code"], canonical, v.get("label", ""), v.get("group", "")])
     return out.getvalue()
 
 

@@ -67,6 +67,21 @@ def make_region(
     return Region(root, summary, rates)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def secrets(tmp_path_factory) -> Path:
+    """The hub's keys, made for this session in a folder of its own: a test never reads or
+    writes the developer's keys. Set in os.environ, so every subprocess inherits it."""
+    from dagster_project import keys
+
+    folder = tmp_path_factory.mktemp("secrets")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HUB_SECRETS_DIR", str(folder))
+        for name in keys.NAMES:
+            env.delenv(keys.env_var(name), raising=False)
+        keys.ensure()
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def region(tmp_path_factory) -> Region:
     """The default error rates, on a region big enough for people to recur across agencies."""
@@ -111,10 +126,10 @@ class Hub:
     def data_file(self, feed: str, month: str) -> Path:
         return self.folder(feed, month) / self.contract(feed).file.filename(month)
 
-    def connect(self):
-        from dagster_project.archive import connection
+    def connect(self, read_only: bool = False):
+        from dagster_project.warehouse import connect
 
-        return connection(self.where.warehouse)
+        return connect(read_only, self.where.warehouse)
 
     def ingest(self, feed: str, month: str):
         from dagster_project.ingest import ingest

@@ -6,7 +6,6 @@ import re
 import shutil
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pytest
 import yaml
@@ -15,6 +14,7 @@ from dagster_project.conform import conform_assets, dbt_resource
 from dagster_project.contracts import load_contracts
 from dagster_project.dbt_files import dbt_dir, model_name, split_parts, write_all
 from dagster_project.synth.addresses import STYLES, format_postcode, one_line, premises
+from dagster_project.warehouse import connect
 
 CONTRACTS = load_contracts()
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$")
@@ -194,7 +194,7 @@ def test_every_one_line_format_the_generator_writes_splits(conformed, pristine, 
     shutil.copy(hub.where.warehouse, copy)
     gaz = _properties(pristine)
     pc_forms = {"plain": {}, "no_space": {"no_space": True}, "lower": {"lower": True}}
-    with duckdb.connect(str(copy)) as con:
+    with connect(path=copy) as con:
         for feed, column, role, parts in ONE_LINE:
             if feed not in ("ppo", "crime_victim"):  # one feed with the postcode in the line
                 continue  # and one without are enough: every feed runs the same macro

@@ -74,13 +74,12 @@ def test_the_gazetteer_asset_loads_the_reference_file_and_refuses_a_bad_one(hub,
     import shutil
 
     import dagster as dg
-    from dagster_duckdb import DuckDBResource
 
     from dagster_project.places_assets import gazetteer_table
+    from dagster_project.resources import WarehouseResource
 
-    hub.where.warehouse.parent.mkdir(parents=True)
     shutil.copytree(pristine.reference, hub.where.reference)
-    resources = {"duckdb": DuckDBResource(database=str(hub.where.warehouse))}
+    resources = {"duckdb": WarehouseResource(database=str(hub.where.warehouse))}
     result = dg.materialize([gazetteer_table], resources=resources)
     (m,) = result.asset_materializations_for_node("reference__gazetteer")
     warehouse = resources["duckdb"]  # its own settings: a failed run may still hold a connection

@@ -17,18 +17,17 @@ import dagster as dg
 import pytest
 import yaml
 from conftest import run_hub
-from dagster_duckdb import DuckDBResource
 
 from dagster_project.contracts import load_contracts
 from dagster_project.feeds_assets import asset_key, feed_asset, monthly
 from dagster_project.landing import landing_sensor
+from dagster_project.resources import WarehouseResource
 
 FEED, MONTH = "crime_offence", "2024-02"
 
 
 def materialize(hub, feed, month, *extra):
-    resources = {"duckdb": DuckDBResource(database=str(hub.where.warehouse))}
-    hub.where.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    resources = {"duckdb": WarehouseResource(database=str(hub.where.warehouse))}
     return dg.materialize(
         [feed_asset(hub.contract(feed)), *extra],
         partition_key=f"{month}-01",
@@ -211,14 +210,12 @@ def test_kill_during_append_leaves_the_archive_before_or_after(hub, kill_after):
 
 def test_one_writer_at_a_time_waits_instead_of_failing(hub):
     """A second process holding the warehouse's write lock delays ingest; it never fails it."""
-    hub.where.warehouse.parent.mkdir(parents=True, exist_ok=True)
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "import time; from dagster_project import warehouse; c = warehouse.connect(); "
             "print('locked', flush=True); time.sleep(4); c.close()",
-            str(hub.where.warehouse),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -445,8 +442,7 @@ def test_conform_follows_new_supplies_once_refreshes_have_finished(hub):
 
         result, _ = tick()
         assert isinstance(result, dg.SkipReason)  # nothing in the archive yet
-        resources = {"duckdb": DuckDBResource(database=str(hub.where.warehouse))}
-        hub.where.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        resources = {"duckdb": WarehouseResource(database=str(hub.where.warehouse))}
         dg.materialize([feed_asset(hub.contract(FEED))], partition_key=f"{MONTH}-01",
                        resources=resources, instance=instance)  # fmt: skip
         result, cursor = tick()

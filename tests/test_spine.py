@@ -7,7 +7,6 @@ import csv
 import shutil
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pytest
 from conftest import Hub, run_hub
@@ -19,6 +18,7 @@ from dagster_project.people import evaluation, review, spine
 from dagster_project.places import spine as place_spine
 from dagster_project.places_assets import GAZETTEER, PLACE_MATCHES, place_assets
 from dagster_project.spine_assets import IDS, spine_assets
+from dagster_project.warehouse import attach, memory
 
 # The floor the spine must clear on this small region; docs/benchmarks.md has the figures at
 # scale against the targets.
@@ -39,7 +39,7 @@ def _refresh(hub: Hub, months: list[str], instance) -> dg.ExecuteInProcessResult
 
 
 def _ids(hub: Hub) -> pd.DataFrame:
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         return con.execute("select person_record_id, person_id from spine.person_ids").df()
 
 
@@ -68,7 +68,7 @@ def _spine_metadata(result: dg.ExecuteInProcessResult) -> dict:
 def test_every_person_record_gets_one_id_and_the_check_says_so(refreshed):
     hub, first, second, _, after = refreshed
     assert first.success and second.success
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         records = con.execute("select count(*) from intermediate.int_person_records").fetchone()[0]
     assert len(after) == records == after.person_record_id.nunique()
     checks = second.get_asset_check_evaluations()
@@ -82,7 +82,7 @@ def test_ids_stay_stable_across_consecutive_monthly_refreshes(refreshed):
     joined = before.merge(after, on="person_record_id", suffixes=("_before", "_after"))
     assert len(joined) == len(before)  # nothing was withdrawn, so every record is still there
     changed = joined[joined.person_id_before != joined.person_id_after]
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         history = con.execute(
             "select old_person_id, new_person_id, reason from spine.person_id_history"
         ).df()
@@ -102,8 +102,8 @@ def test_ids_stay_stable_across_consecutive_monthly_refreshes(refreshed):
 
 def test_new_records_join_the_ids_their_people_already_have(refreshed):
     hub, _, _, before, after = refreshed
-    with duckdb.connect() as con:
-        con.execute(f"attach '{hub.where.warehouse}' as wh (read_only)")
+    with memory() as con:
+        attach(con, hub.where.warehouse, "wh", "warehouse", read_only=True)
         records = """(select person_record_id as record_id, source_feed as source, role, period,
                       record_id as source_record_id, forename, surname, date_of_birth
                       from wh.intermediate.int_person_records)"""
@@ -125,7 +125,7 @@ def test_evaluation_meets_the_floor_and_is_kept_with_the_run(refreshed):
     assert meta["recall (records with a name or date of birth)"] >= RECALL_FLOOR
     assert "| feed_a | feed_b |" in meta["by feed pair"]
     assert "nickname" in meta["by error type"]
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         scopes = dict(con.execute(
             "select scope, count(*) from spine.evaluation e join "
             "(select run_id from spine.runs order by started_at desc limit 1) using (run_id) "
@@ -139,7 +139,7 @@ def test_evaluation_meets_the_floor_and_is_kept_with_the_run(refreshed):
 def test_review_decisions_are_honoured_by_every_later_run(refreshed, monkeypatch):
     hub, *_ = refreshed
     monkeypatch.setenv("HUB_DATA_DIR", str(hub.where.root))
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         # a model link inside a two-record cluster, and a queued pair in different clusters
         linked = con.execute("""
             select k.person_record_id_l, k.person_record_id_r from spine.person_links k
@@ -166,13 +166,13 @@ def test_review_decisions_are_honoured_by_every_later_run(refreshed, monkeypatch
 
     for full in (False, True, False):
         spine.refresh(full=full)
-        with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+        with hub.connect(read_only=True) as con:
             assert not same_person(con, linked)
             assert same_person(con, queued)
             queue = set(con.execute("select person_record_id_l, person_record_id_r "
                                     "from spine.review_queue").fetchall())  # fmt: skip
             assert tuple(queued) not in queue
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         reasons = {r[0].split(":")[0] for r in con.execute(
             "select reason from spine.person_id_history").fetchall()}  # fmt: skip
     assert {"split", "merged"} <= reasons
@@ -187,7 +187,7 @@ def test_every_place_mention_is_matched_or_says_why_and_every_event_is_located(r
     hub, _, second, *_ = refreshed
     checks = [c for c in second.get_asset_check_evaluations() if c.asset_key == PLACE_MATCHES]
     assert [c.passed for c in checks] == [True]
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         unexplained = con.execute(
             "select count(*) from spine.place_matches where method = 'none' and reason is null"
         ).fetchone()[0]
@@ -208,7 +208,7 @@ def test_place_accuracy_per_feed_and_error_type_is_kept_and_clears_the_targets(r
     hub, _, second, *_ = refreshed
     (m,) = second.asset_materializations_for_node("spine__place_matches")
     assert "Place spine:" in m.metadata["summary"].value
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         rows = con.execute(
             "select figure, feed, value, mentions, share, wrong_share "
             "from spine.place_figures where figure like 'accuracy%'"
@@ -227,7 +227,7 @@ def test_place_accuracy_per_feed_and_error_type_is_kept_and_clears_the_targets(r
 def test_place_review_decisions_are_honoured_by_the_next_run(refreshed, monkeypatch):
     hub, *_ = refreshed
     monkeypatch.setenv("HUB_DATA_DIR", str(hub.where.root))
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         # a mention matched exactly, ruled out; another forced onto the first one's property
         ruled_out, uprn = con.execute(
             "select place_record_id, uprn from spine.place_matches "
@@ -246,7 +246,7 @@ def test_place_review_decisions_are_honoured_by_the_next_run(refreshed, monkeypa
         w.writerow([ruled_out, f"uprn:{uprn}", review.NOT_A_MATCH, "test", "2024-07-01", ""])
         w.writerow([forced, f"uprn:{uprn}", review.MATCH, "test", "2024-07-01", ""])
     place_spine.refresh()
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         after = dict(con.execute(
             "select place_record_id, uprn from spine.place_matches where place_record_id in "
             "(?, ?)", [ruled_out, forced]).fetchall())  # fmt: skip
@@ -258,7 +258,7 @@ def test_place_review_decisions_are_honoured_by_the_next_run(refreshed, monkeypa
 
 def test_hub_link_works_on_a_file_with_foreign_postcodes_and_missing_dates(refreshed, tmp_path):
     hub, *_ = refreshed
-    with duckdb.connect(str(hub.where.warehouse), read_only=True) as con:
+    with hub.connect(read_only=True) as con:
         records = con.execute("""
             select person_record_id as record_id, source_feed as source, forename, surname,
                    strftime(date_of_birth, '%Y-%m-%d') as date_of_birth, sex, postcode, address

@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
+from .. import warehouse
 from ..config import memory_limit, paths
 from . import evaluation, features, ids, model, review
 
@@ -146,10 +147,10 @@ def train_model(con: duckdb.DuckDBPyConnection | None = None) -> Path:
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = warehouse.memory()
     con.execute("set enable_progress_bar = false")
     con.execute(f"set memory_limit = '{memory_limit()}'")
-    con.execute(f"attach '{paths().warehouse}' as wh")
+    warehouse.attach(con, paths().warehouse, "wh", "warehouse")
     con.execute(SCHEMA)
     register_home_uprns(con)
     return con
@@ -562,7 +563,7 @@ def _evaluate(con, run: Run) -> None:
 
 def coverage() -> tuple[int, int]:
     """Person records without an ID, and IDs held by records that have gone."""
-    with duckdb.connect(str(paths().warehouse)) as con:
+    with warehouse.connect(read_only=True) as con:
         return con.execute("""
             select
                 (select count(*) from intermediate.int_person_records r

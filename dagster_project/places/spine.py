@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from .. import warehouse
 from ..config import memory_limit, paths
 from ..people import review
 from . import match
@@ -138,11 +139,11 @@ def _figures(con: duckdb.DuckDBPyConnection, has_truth: bool) -> None:
 def refresh(run_id: str | None = None) -> Run:
     """Match every mention now in the warehouse, locate every event, and write the figures."""
     started = time.perf_counter()
-    con = duckdb.connect()
+    con = warehouse.memory()
     try:
         con.execute("set enable_progress_bar = false")
         con.execute(f"set memory_limit = '{memory_limit()}'")
-        con.execute(f"attach '{paths().warehouse}' as wh")
+        warehouse.attach(con, paths().warehouse, "wh", "warehouse")
         con.execute("create or replace table gaz as select * from wh.reference.gazetteer")
         con.execute("create or replace table raw_mentions as "
                     "select * from wh.intermediate.int_place_records")  # fmt: skip
@@ -214,7 +215,7 @@ def refresh(run_id: str | None = None) -> Run:
 
 def coverage() -> tuple[int, int]:
     """Mentions without an outcome, and outcomes (rows) beyond one per mention."""
-    with duckdb.connect(str(paths().warehouse), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         return con.execute("""
             select
                 (select count(*) from intermediate.int_place_records r
@@ -229,7 +230,7 @@ def coverage() -> tuple[int, int]:
 
 def figures(rows_of: str) -> list[dict]:
     """Rows of spine.place_figures for one figure, for the asset's metadata."""
-    with duckdb.connect(str(paths().warehouse), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         cur = con.execute("select * exclude (figure) from spine.place_figures where figure = ? "
                           "order by feed, value", [rows_of])  # fmt: skip
         names = [d[0] for d in cur.description]

@@ -129,6 +129,7 @@ def generate(
         reference / "gazetteer.csv", index=False
     )
     gazetteer.streets.to_csv(reference / "streets.csv", index=False)
+    _population(pop, gazetteer.properties).to_csv(reference / "population.csv", index=False)
 
     bar = tqdm(
         total=len(months) * len(contracts), desc="hub generate", unit="supply", disable=not progress
@@ -179,6 +180,20 @@ def _date_supplied(rng, c: Contract, month_start, days) -> dt.date:
     return max(
         month_end + pd.Timedelta(days=1), due - pd.Timedelta(days=int(rng.integers(0, 4)))
     ).date()
+
+
+def _population(pop, properties: pd.DataFrame) -> pd.DataFrame:
+    """Residents of each LSOA in the first month: the stand-in for the ONS mid-year estimates
+    a partnership divides by for rates per 1,000 population."""
+    people = pop.person[pop.person["entered"] <= 0]
+    first = pd.DataFrame(pop.residence, columns=["household", "property", "from_month"])
+    first = first[first["from_month"] <= 0].drop_duplicates("household", keep="last")
+    homes = people.merge(first, on="household")
+    areas = properties.iloc[homes["property"].to_numpy()][["lsoa_code", "lsoa_name"]]
+    counts = areas.value_counts().rename("population").reset_index()
+    every = properties[["lsoa_code", "lsoa_name"]].drop_duplicates()
+    out = every.merge(counts, how="left").fillna({"population": 0})
+    return out.astype({"population": int}).sort_values("lsoa_code")
 
 
 def _write_people(pop, properties: pd.DataFrame, truth: Path) -> None:

@@ -1,0 +1,220 @@
+"""The checks every release must pass before it is published, run on the staged files
+themselves (publish.stage): what an analyst would open is what is checked.
+
+- no_identifiers: no name, birth date, address or agency reference of any person in Level 3
+  appears in any column of Level 1 or 2;
+- disclosure_controlled: every Level 1 count is NULL with its reason, or a multiple of 5
+  outside 1-7, and no total and its parts leave exactly one cell unknown;
+- k_anonymous: every combination of age band, sex, ethnicity and home area in Level 2's
+  person-level table is shared by at least K people;
+- level3_needs_key: the Level 3 file cannot be opened without its key, nor with another.
+
+Each returns a Finding: whether it passed, one sentence saying why, and the figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dagster_project import keys, pseudonyms, warehouse
+from dagster_project.tiers import publish
+
+K = 5
+NGRAM = 8  # longest run of words compared: a full name, or a house number and street
+# Level 1 tables: the column holding each cell's count, and the columns that, with the area,
+# identify a cell (a total and its parts share them).
+CELLS = {
+    "strategic_profile": ("count", ["month", "measure"]),
+    "risk_factor_rates": ("people", ["risk_factor"]),
+}
+PERSON_TABLES = {"person_factors": ["age_band", "sex", "ethnicity", "home_area"]}
+
+
+@dataclass
+class Finding:
+    passed: bool
+    description: str
+    figures: dict = field(default_factory=dict)
+
+
+@contextmanager
+def attached(
+    path: Callable[[str], Path] = publish.staged,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The tiers (staged, or with `publish.published` the release in place), attached
+    read-only as level1, level2 and level3."""
+    with warehouse.memory() as con:
+        for tier in publish.TIERS:
+            publish.attach(con, path(tier), tier, tier)
+        yield con
+
+
+def _columns(con, tiers: tuple[str, ...], types: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    placeholders = ", ".join("?" for _ in tiers)
+    kinds = ", ".join("?" for _ in types)
+    return con.execute(
+        f"select database_name, table_name, column_name from duckdb_columns() "
+        f"where database_name in ({placeholders}) and data_type in ({kinds}) "
+        f"order by all", [*tiers, *types]).fetchall()  # fmt: skip
+
+
+def _normalise(expr: str) -> str:
+    return f"trim(regexp_replace(upper({expr}), '[^A-Z0-9]+', ' ', 'g'))"
+
+
+def _identities(con) -> None:
+    """`identities(kind, value, person_key)`: what identifies each Level 3 person, as
+    normalised words, plus their birth date."""
+    secret = keys.key("pseudonym").encode()
+    con.create_function(
+        "person_key", lambda pid: pseudonyms.pseudonym(pid, secret),
+        ["VARCHAR"], "VARCHAR", side_effects=False,
+    )  # fmt: skip
+    con.execute(f"""
+        create or replace temp table identities as
+        with people as (select * from level3.person_single_view),
+        names as (
+            select 'name' as kind, unnest(names_recorded) as value, person_id from people
+        ),
+        addresses as (
+            select 'address' as kind, a.address as value, person_id
+            from people, unnest(addresses) as u(a)
+        ),
+        refs as (
+            select 'agency reference' as kind, r.ref as value, person_id
+            from people, unnest(agency_refs) as u(r)
+            union all
+            select 'agency reference', event_ref, person_id from level3.person_timeline
+        ),
+        dobs as (
+            select 'birth date' as kind, strftime(date_of_birth, '%Y-%m-%d') as value, person_id
+            from people
+        ),
+        every as (
+            select kind, {_normalise("value")} as value, person_id from names
+            union all
+            -- the part of an address that finds a home: the words up to the street's
+            -- first word after the house number ("FLAT 2 10 HIGH", "14A MILL")
+            select kind, regexp_extract({_normalise("value")},
+                   '^(([A-Z]+ ){{0,4}}[0-9][A-Z0-9]*( [0-9][A-Z0-9]*)? [A-Z]+)', 1), person_id
+            from addresses
+            union all
+            select kind, {_normalise("value")}, person_id from refs
+            union all
+            select kind, {_normalise("value")}, person_id from dobs
+        )
+        select distinct kind, value, person_key(person_id) as person_key
+        from every
+        where value is not null and value <> ''
+          and (kind <> 'agency reference'
+               or (length(value) >= 6 and regexp_matches(value, '[0-9]')))
+          and (kind <> 'name' or value like '% %')
+    """)
+
+
+def no_identifiers(con) -> Finding:
+    _identities(con)
+    found = []
+    for tier, table, column in _columns(con, ("level1", "level2"), ("VARCHAR",)):
+        rows = con.execute(f"""
+            with values_ as (
+                select distinct "{column}" as value from {tier}.main.{table}
+                where "{column}" is not null
+            ),
+            words as (
+                select value, string_split({_normalise('value')}, ' ') as w from values_
+            ),
+            grams as (
+                select value, array_to_string(w[i:i + n - 1], ' ') as gram
+                from words, range(1, len(w) + 1) as a(i), range(1, {NGRAM + 1}) as b(n)
+                where i + n - 1 <= len(w)
+            )
+            select distinct i.kind from grams as g join identities as i on g.gram = i.value
+            -- a date on its own is a birth date only when it is the whole value
+            where i.kind <> 'birth date' or {_normalise('g.value')} = i.value
+        """).fetchall()  # fmt: skip
+        found += [f"{tier}.{table}.{column} holds a {kind}" for (kind,) in rows]
+    for tier, table, column in _columns(con, ("level1", "level2"), ("DATE", "TIMESTAMP")):
+        has_key = con.execute(
+            "select count(*) from duckdb_columns() where database_name = ? and table_name = ? "
+            "and column_name = 'person_key'", [tier, table]).fetchone()[0]  # fmt: skip
+        if has_key and con.execute(f"""
+            select count(*) from {tier}.main.{table} as t join identities as i
+              on i.kind = 'birth date' and t.person_key = i.person_key
+             and strftime(t."{column}", '%Y %m %d') = i.value
+        """).fetchone()[0]:  # fmt: skip
+            found.append(f"{tier}.{table}.{column} holds a person's birth date")
+    identities = con.execute("select count(*) from identities").fetchone()[0]
+    if found:
+        return Finding(
+            False,
+            "Level 1 or 2 holds identifiers of Level 3 people: " + "; ".join(found),
+            {"columns": len(found), "identities": identities},
+        )
+    return Finding(True, f"no Level 3 identifier ({identities:,} checked) in Level 1 or 2",
+                   {"columns": 0, "identities": identities})  # fmt: skip
+
+
+def disclosure_controlled(con) -> Finding:
+    problems, cells = [], 0
+    for table, (value, keys_) in CELLS.items():
+        t = f"level1.main.{table}"
+        cells += con.execute(f"select count(*) from {t}").fetchone()[0]
+        unsafe = con.execute(f"""
+            select count(*) from {t}
+            where ({value} is null) <> (suppression is not null)
+               or {value} between 1 and 7 or {value} % 5 <> 0
+        """).fetchone()[0]  # fmt: skip
+        if unsafe:
+            problems.append(f"{table}: {unsafe} count(s) neither suppressed nor safely rounded")
+        on = " and ".join(f"c.{k} = p.{k}" for k in keys_)
+        derivable = con.execute(f"""
+            select count(*) from (
+                select any_value(p.suppression is not null)::integer
+                       + count(c.suppression) as unknown
+                from {t} as p join {t} as c on {on} and c.parent_code = p.area_code
+                group by p.area_code, {", ".join(f"p.{k}" for k in keys_)}
+            ) where unknown = 1
+        """).fetchone()[0]  # fmt: skip
+        if derivable:
+            problems.append(f"{table}: {derivable} total(s) with exactly one suppressed cell, "
+                            "which their total minus the others would reveal")  # fmt: skip
+    if problems:
+        return Finding(False, "; ".join(problems), {"cells": cells})
+    return Finding(True, f"all {cells:,} Level 1 cells suppressed or rounded to 5, "
+                   "none derivable from a total", {"cells": cells})  # fmt: skip
+
+
+def k_anonymous(con, k: int = K) -> Finding:
+    smallest = None
+    for table, quasi in PERSON_TABLES.items():
+        columns = ", ".join(quasi)
+        (n,) = con.execute(f"select min(c) from (select count(*) as c from level2.main.{table} "
+                           f"group by {columns})").fetchone()  # fmt: skip
+        if n is not None:
+            smallest = n if smallest is None else min(smallest, n)
+    if smallest is not None and smallest < k:
+        return Finding(False, f"Level 2 person-level tables are only {smallest}-anonymous "
+                       f"(at least {k} needed)", {"k": smallest})  # fmt: skip
+    return Finding(
+        True,
+        f"Level 2 person-level tables are {smallest}-anonymous (k >= {k})",
+        {"k": smallest or 0},
+    )
+
+
+def level3_needs_key() -> Finding:
+    path = publish.staged("level3")
+    for attempt, option in (("no key", ""), ("a wrong key", " (ENCRYPTION_KEY 'not the key')")):
+        with duckdb.connect(config=warehouse.CONFIG) as con:
+            try:
+                con.execute(f"ATTACH '{path}' AS l3{option}")
+                con.execute("select count(*) from duckdb_tables() where database_name = 'l3'")
+            except duckdb.Error:
+                continue
+        return Finding(False, f"{path.name} opened with {attempt}")
+    return Finding(True, f"{path.name} opens only with the Level 3 key")

@@ -1,0 +1,114 @@
+"""Publishing a release: each tier's schema of the warehouse (built by the dbt marts) is
+written to a new file beside the published one, checked there, and only then renamed into
+place. A rename replaces the directory entry, not the file: an analyst's open connection
+keeps reading the release it opened, and the next connection sees the new one whole."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from dagster_project import warehouse
+from dagster_project.config import paths
+
+TIERS = ("level1", "level2", "level3")
+ENCRYPTED = {"level3": "level3"}  # tier -> the key it is encrypted with (keys.py)
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    tables: dict[str, int]  # table -> rows
+
+
+def staged_dir() -> Path:
+    return paths().marts / ".next"
+
+
+def staged(tier: str) -> Path:
+    return staged_dir() / f"{tier}.duckdb"
+
+
+def published(tier: str) -> Path:
+    return paths().marts / f"{tier}.duckdb"
+
+
+def attach(
+    con: duckdb.DuckDBPyConnection, path: Path, tier: str, alias: str, read_only: bool = True
+) -> None:
+    """A tier's file under `alias`, with its key if the tier is encrypted."""
+    if tier in ENCRYPTED:
+        warehouse.attach(con, path, alias, ENCRYPTED[tier], read_only=read_only)
+    else:
+        mode = " (READ_ONLY)" if read_only else ""
+        con.execute(f"ATTACH '{path}' AS {alias}{mode}")
+
+
+def _tables(con: duckdb.DuckDBPyConnection, database: str, schema: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = ? and schema_name = ? "
+        "order by table_name", [database, schema]).fetchall()]  # fmt: skip
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (COMMENT ON takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _copy_comments(con, table: str, source: str, target: str) -> None:
+    """The documentation dbt wrote on each table and column travels with it, so an analyst
+    finds it in the file (`select comment from duckdb_columns()`)."""
+    (comment,) = con.execute(
+        "select comment from duckdb_tables() where database_name = ? and schema_name = ? "
+        "and table_name = ?", [warehouse.ALIAS, source, table]).fetchone()  # fmt: skip
+    if comment:
+        con.execute(f"comment on table {target}.main.{table} is {_literal(comment)}")
+    for column, text in con.execute(
+        "select column_name, comment from duckdb_columns() where database_name = ? "
+        "and schema_name = ? and table_name = ? and comment is not null",
+        [warehouse.ALIAS, source, table]).fetchall():  # fmt: skip
+        con.execute(f'comment on column {target}.main.{table}."{column}" is {_literal(text)}')
+
+
+def stage() -> list[Tier]:
+    """Write every tier's tables from the warehouse to a new file each, in `staged_dir()`."""
+    staged_dir().mkdir(parents=True, exist_ok=True)
+    out = []
+    with warehouse.connect(read_only=True) as con:
+        for tier in TIERS:
+            path = staged(tier)
+            for leftover in (path, path.with_suffix(".duckdb.wal")):
+                leftover.unlink(missing_ok=True)
+            attach(con, path, tier, f"next_{tier}", read_only=False)
+            tables = {}
+            for table in _tables(con, warehouse.ALIAS, tier):
+                con.execute(f"create table next_{tier}.main.{table} as "
+                            f"select * from {warehouse.ALIAS}.{tier}.{table}")  # fmt: skip
+                _copy_comments(con, table, tier, f"next_{tier}")
+                tables[table] = con.execute(
+                    f"select count(*) from next_{tier}.main.{table}").fetchone()[0]  # fmt: skip
+            con.execute(f"checkpoint next_{tier}")
+            con.execute(f"detach next_{tier}")
+            out.append(Tier(tier, tables))
+    return out
+
+
+def publish() -> list[Path]:
+    """Rename every staged file into place (after the checks have passed)."""
+    done = []
+    for tier in TIERS:
+        os.replace(staged(tier), published(tier))
+        done.append(published(tier))
+    return done
+
+
+def describe(path: Path, tier: str) -> Tier:
+    """The tables of a published (or staged) tier file and their row counts."""
+    with warehouse.memory() as con:
+        attach(con, path, tier, tier)
+        tables = {t: con.execute(f"select count(*) from {tier}.main.{t}").fetchone()[0]
+                  for t in _tables(con, tier, "main")}  # fmt: skip
+    return Tier(tier, tables)
