@@ -155,3 +155,56 @@
         from round_{{ rounds - 1 }}
     )
 {%- endmacro %}
+
+{# The cells Level 1 publishes from `relation` (one row per thing counted, with the columns
+   of `keys` and the `lsoa_code` it is counted in): every combination of `grid` (a relation
+   of the keys' values) with every area of prep_area_tree, and `n`, how many rows fall in it.
+   Each area is counted from its LSOAs, so the parts always add up to the total; what has no
+   LSOA counts in 'Area not known'. #}
+{% macro area_cells(relation, keys, grid) -%}
+    {%- set on = [] %}
+    {%- for k in keys %}{% do on.append('g.' ~ k ~ ' = c.' ~ k) %}{% endfor %}
+    located as (
+        select
+            {% for k in keys %}r.{{ k }}, {% endfor %}
+            a.lsoa_code,
+            a.ward_code,
+            a.district_code
+        from {{ relation }} as r
+        left join {{ ref('prep_areas') }} as a on r.lsoa_code = a.lsoa_code
+    ),
+
+    counts as (
+        {%- for level, area, present in [
+            (3, 'lsoa_code', 'lsoa_code is not null'),
+            (2, 'ward_code', 'ward_code is not null'),
+            (1, "coalesce(district_code, 'unknown')", 'true'),
+            (0, "'all'", 'true')] %}
+        select
+            {% for k in keys %}{{ k }}, {% endfor %}
+            {{ level }} as level,
+            {{ area }} as area_code,
+            count(*) as n
+        from located
+        where {{ present }}
+        group by all
+        {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+    ),
+
+    cells as (
+        select
+            g.*,
+            t.level,
+            t.geography,
+            t.area_code,
+            t.area_name,
+            t.parent_code,
+            t.population,
+            coalesce(c.n, 0) as n
+        from {{ grid }} as g
+        cross join {{ ref('prep_area_tree') }} as t
+        left join counts as c
+            on {{ on | join(' and ') }} and t.level = c.level and t.area_code = c.area_code
+    )
+{%- endmacro %}

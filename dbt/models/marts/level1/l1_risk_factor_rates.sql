@@ -18,18 +18,6 @@ flags as (
 
 ),
 
-areas as (
-
-    select * from {{ ref('prep_areas') }}
-
-),
-
-tree as (
-
-    select * from {{ ref('prep_area_tree') }}
-
-),
-
 factors as (
 
     select
@@ -63,85 +51,25 @@ counted_people as (
 
     select
         person_id,
-        home_lsoa_code,
+        home_lsoa_code as lsoa_code,
         risk_factor
     from factors
     union all
     select distinct
         person_id,
-        home_lsoa_code,
+        home_lsoa_code as lsoa_code,
         'any risk factor' as risk_factor
     from factors
 
 ),
 
-located as (
+grid as (
 
-    select
-        f.risk_factor,
-        a.lsoa_code,
-        a.ward_code,
-        a.district_code
-    from counted_people as f
-    left join areas as a on f.home_lsoa_code = a.lsoa_code
+    select distinct risk_factor from counted_people
 
 ),
 
-counts as (
-
-    select
-        risk_factor,
-        3 as level,
-        lsoa_code as area_code,
-        count(*) as n
-    from located
-    where lsoa_code is not null
-    group by all
-    union all
-    select
-        risk_factor,
-        2 as level,
-        ward_code as area_code,
-        count(*) as n
-    from located
-    where ward_code is not null
-    group by all
-    union all
-    select
-        risk_factor,
-        1 as level,
-        coalesce(district_code, 'unknown') as area_code,
-        count(*) as n
-    from located
-    group by all
-    union all
-    select
-        risk_factor,
-        0 as level,
-        'all' as area_code,
-        count(*) as n
-    from located
-    group by all
-
-),
-
-cells as (
-
-    select
-        r.risk_factor,
-        t.level,
-        t.geography,
-        t.area_code,
-        t.area_name,
-        t.parent_code,
-        t.population,
-        coalesce(c.n, 0) as n
-    from (select distinct risk_factor from counted_people) as r
-    cross join tree as t
-    left join counts as c
-        on r.risk_factor = c.risk_factor and t.level = c.level and t.area_code = c.area_code
-
-),
+{{ area_cells('counted_people', ['risk_factor'], 'grid') }},
 
 {{ disclosure_control('cells', ['risk_factor']) }},
 

@@ -15,18 +15,6 @@ measures as (
 
 ),
 
-areas as (
-
-    select * from {{ ref('prep_areas') }}
-
-),
-
-tree as (
-
-    select * from {{ ref('prep_area_tree') }}
-
-),
-
 months as (
 
     select distinct period as month from {{ ref('int_events') }}
@@ -39,81 +27,17 @@ measure_names as (
 
 ),
 
-located as (
+grid as (
 
     select
-        m.month,
-        m.measure,
-        a.lsoa_code,
-        a.ward_code,
-        a.district_code
-    from measures as m
-    left join areas as a on m.lsoa_code = a.lsoa_code
+        months.month,
+        measure_names.measure
+    from months
+    cross join measure_names
 
 ),
 
-counts as (
-
-    select
-        month,
-        measure,
-        3 as level,
-        lsoa_code as area_code,
-        count(*) as n
-    from located
-    where lsoa_code is not null
-    group by all
-    union all
-    select
-        month,
-        measure,
-        2 as level,
-        ward_code as area_code,
-        count(*) as n
-    from located
-    where ward_code is not null
-    group by all
-    union all
-    select
-        month,
-        measure,
-        1 as level,
-        coalesce(district_code, 'unknown') as area_code,
-        count(*) as n
-    from located
-    group by all
-    union all
-    select
-        month,
-        measure,
-        0 as level,
-        'all' as area_code,
-        count(*) as n
-    from located
-    group by all
-
-),
-
-cells as (
-
-    select
-        mo.month,
-        me.measure,
-        t.level,
-        t.geography,
-        t.area_code,
-        t.area_name,
-        t.parent_code,
-        coalesce(c.n, 0) as n
-    from months as mo
-    cross join measure_names as me
-    cross join tree as t
-    left join counts as c
-        on
-            mo.month = c.month and me.measure = c.measure
-            and t.level = c.level and t.area_code = c.area_code
-
-),
+{{ area_cells('measures', ['month', 'measure'], 'grid') }},
 
 {{ disclosure_control('cells', ['month', 'measure']) }},
 

@@ -7,33 +7,13 @@ with
 
 events as (
 
-    select * from {{ ref('int_events') }}
+    select * from {{ ref('prep_events') }}
 
 ),
 
 locations as (
 
     select * from {{ ref('prep_event_locations') }}
-
-),
-
-offences as (
-
-    select
-        code,
-        label,
-        grouping
-    from {{ ref('value_set_codes') }}
-    where value_set = 'ho_offence'
-
-),
-
-crimes as (
-
-    select
-        record_id,
-        weapon
-    from {{ ref('stg_police__crime_offence') }}
 
 ),
 
@@ -45,9 +25,9 @@ final as (
         e.source_feed,
         e.event_type,
         e.category,
-        o.label as category_label,
-        replace(o.grouping, '_', ' ') as offence_group,
-        c.weapon = 'Knife' as knife_enabled,
+        e.category_label,
+        e.offence_group,
+        e.knife_enabled,
         e.event_date,
         e.period as event_month,
         hour(e.event_time)::integer as event_hour,
@@ -66,8 +46,6 @@ final as (
         l.district_name
     from events as e
     left join locations as l on e.event_id = l.event_id
-    left join offences as o on e.category = o.code
-    left join crimes as c on e.record_id = c.record_id
 
 )
 

@@ -18,23 +18,13 @@ event_people as (
 
 events as (
 
-    select * from {{ ref('int_events') }}
+    select * from {{ ref('prep_events') }}
 
 ),
 
 locations as (
 
     select * from {{ ref('prep_event_locations') }}
-
-),
-
-labels as (
-
-    select
-        code,
-        label
-    from {{ ref('value_set_codes') }}
-    where value_set = 'ho_offence'
 
 ),
 
@@ -48,7 +38,7 @@ final as (
         e.source_feed,
         e.event_type,
         e.category,
-        lb.label as category_label,
+        e.category_label,
         ep.role,
         e.event_ref,
         r.agency_ref,
@@ -62,7 +52,6 @@ final as (
     inner join records as r on ep.person_record_id = r.person_record_id
     inner join events as e on ep.event_id = e.event_id
     left join locations as l on e.event_id = l.event_id
-    left join labels as lb on e.category = lb.code
 
 )
 

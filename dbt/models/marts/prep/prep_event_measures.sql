@@ -6,7 +6,7 @@ with
 
 events as (
 
-    select * from {{ ref('int_events') }}
+    select * from {{ ref('prep_events') }}
 
 ),
 
@@ -28,26 +28,6 @@ records as (
 
 ),
 
-offences as (
-
-    select
-        code,
-        label,
-        grouping
-    from {{ ref('value_set_codes') }}
-    where value_set = 'ho_offence'
-
-),
-
-crimes as (
-
-    select
-        record_id,
-        weapon
-    from {{ ref('stg_police__crime_offence') }}
-
-),
-
 homes as (
 
     select
@@ -66,7 +46,7 @@ measured as (
         e.period as month,
         case
             when e.source_feed = 'crime_offence'
-                then 'crime: ' || replace(coalesce(o.grouping, 'other'), '_', ' ')
+                then 'crime: ' || coalesce(e.offence_group, 'other')
             when e.source_feed = 'asb' then 'anti-social behaviour (council)'
             when e.source_feed = 'incidents' and e.category like 'ASB%'
                 then 'anti-social behaviour (police incidents)'
@@ -79,10 +59,8 @@ measured as (
             when e.event_type = 'drug treatment start' then 'drug treatment starts'
             when e.source_feed in ('prison_releases', 'yoi_releases') then 'custody releases'
         end as measure,
-        c.weapon = 'Knife' as knife_enabled
+        e.knife_enabled
     from events as e
-    left join offences as o on e.category = o.code
-    left join crimes as c on e.record_id = c.record_id
 
 ),
 
