@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 from .config import paths
 from .people.spine import markdown
 from .places import gazetteer, spine
+from .warehouse import transaction
 
 GAZETTEER = dg.AssetKey(["reference", "gazetteer"])
 PLACE_MATCHES = dg.AssetKey(["spine", "place_matches"])
@@ -25,13 +26,8 @@ def gazetteer_table(duckdb: DuckDBResource) -> dg.MaterializeResult:
     path = paths().reference / "gazetteer.csv"
     with duckdb.get_connection() as con:
         con.execute("create schema if not exists reference")
-        con.execute("begin")
-        try:
+        with transaction(con):
             n = gazetteer.load(con, path, "reference.gazetteer")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
         postcodes, districts = con.execute(
             "select count(distinct postcode), count(distinct district_code) "
             "from reference.gazetteer"

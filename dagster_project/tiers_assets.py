@@ -14,6 +14,7 @@ from . import keys
 from .config import paths
 from .conform import Translator, conform_job, prepare, project
 from .tiers import checks, population, publish
+from .warehouse import transaction
 
 POPULATION = dg.AssetKey(["reference", "population"])
 STAGED = dg.AssetKey(["release", "staged"])
@@ -28,14 +29,8 @@ MARTS = "marts"  # the dbt selection of the published layer (dbt/models/marts)
 )  # fmt: skip
 def population_table(duckdb: DuckDBResource) -> dg.MaterializeResult:
     path = paths().reference / "population.csv"
-    with duckdb.get_connection() as con:
-        con.execute("begin")
-        try:
-            n = population.load(con, path)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+    with duckdb.get_connection() as con, transaction(con):
+        n = population.load(con, path)
     return dg.MaterializeResult(metadata={"LSOAs": n, "file": dg.MetadataValue.path(str(path))})
 
 

@@ -10,9 +10,10 @@ reaches the network (DESIGN.md, "Choices already checked")."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,14 +36,15 @@ def _httpfs() -> str:
     return str(path)
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """A SQL string literal: DuckDB takes no parameters in ATTACH, LOAD or COMMENT ON."""
     return "'" + text.replace("'", "''") + "'"
 
 
 def load_encryption(con: duckdb.DuckDBPyConnection) -> None:
     """Let the connection write encrypted files (the httpfs extension, from its file), and
     encrypt what it spills to disk when memory runs short (records, during linkage)."""
-    con.execute(f"LOAD {_quote(_httpfs())}")
+    con.execute(f"LOAD {quote(_httpfs())}")
     con.execute("SET temp_file_encryption = true")
 
 
@@ -67,9 +69,9 @@ def attach(
     path and alias are quoted too, so no parser error can echo the statement, key and all."""
     if not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    options = f"ENCRYPTION_KEY {_quote(keys.key(key_name))}" + (", READ_ONLY" if read_only else "")
+    options = f"ENCRYPTION_KEY {quote(keys.key(key_name))}" + (", READ_ONLY" if read_only else "")
     name = '"' + alias.replace('"', '""') + '"'
-    con.execute(f"ATTACH {_quote(str(path))} AS {name} ({options})")
+    con.execute(f"ATTACH {quote(str(path))} AS {name} ({options})")
 
 
 def connect(read_only: bool = False, path: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -83,6 +85,19 @@ def connect(read_only: bool = False, path: Path | None = None) -> duckdb.DuckDBP
         con.close()
         raise
     return con
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All of the block's writes, or none of them: a table replaced from a file that turns
+    out bad stays as it was."""
+    con.execute("begin")
+    try:
+        yield con
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def wait_for_lock(open_: Callable[[], T], retries: int = 10) -> T:

@@ -212,7 +212,7 @@ def level3_needs_key() -> Finding:
     for attempt, option in (("no key", ""), ("a wrong key", " (ENCRYPTION_KEY 'not the key')")):
         with duckdb.connect(config=warehouse.CONFIG) as con:
             try:
-                con.execute(f"ATTACH '{path}' AS l3{option}")
+                con.execute(f"ATTACH {warehouse.quote(str(path))} AS l3{option}")
                 con.execute("select count(*) from duckdb_tables() where database_name = 'l3'")
             except duckdb.Error:
                 continue

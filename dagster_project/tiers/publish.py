@@ -44,18 +44,13 @@ def attach(
         warehouse.attach(con, path, alias, ENCRYPTED[tier], read_only=read_only)
     else:
         mode = " (READ_ONLY)" if read_only else ""
-        con.execute(f"ATTACH '{path}' AS {alias}{mode}")
+        con.execute(f"ATTACH {warehouse.quote(str(path))} AS {alias}{mode}")
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str, schema: str) -> list[str]:
     return [r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = ? and schema_name = ? "
         "order by table_name", [database, schema]).fetchall()]  # fmt: skip
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (COMMENT ON takes no parameters)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _copy_comments(con, table: str, source: str, target: str) -> None:
@@ -65,12 +60,14 @@ def _copy_comments(con, table: str, source: str, target: str) -> None:
         "select comment from duckdb_tables() where database_name = ? and schema_name = ? "
         "and table_name = ?", [warehouse.ALIAS, source, table]).fetchone()  # fmt: skip
     if comment:
-        con.execute(f"comment on table {target}.main.{table} is {_literal(comment)}")
+        con.execute(f"comment on table {target}.main.{table} is {warehouse.quote(comment)}")
     for column, text in con.execute(
         "select column_name, comment from duckdb_columns() where database_name = ? "
         "and schema_name = ? and table_name = ? and comment is not null",
         [warehouse.ALIAS, source, table]).fetchall():  # fmt: skip
-        con.execute(f'comment on column {target}.main.{table}."{column}" is {_literal(text)}')
+        con.execute(
+            f'comment on column {target}.main.{table}."{column}" is {warehouse.quote(text)}'
+        )
 
 
 def stage() -> list[Tier]:
