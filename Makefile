@@ -56,7 +56,7 @@ lint: $(STAMP)
 	$(BIN)/hub dbt-files --check
 
 bench: $(STAMP)
-	$(BIN)/python -m dagster_project.bench generate
+	$(BIN)/python -m dagster_project.dev.bench generate
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from .config import paths
-from .keys import MissingKey
+from dagster_project.config import key_from_environment, key_variable, paths
+from dagster_project.platform.keys import MissingKey
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .synth.errors import ErrorRates
-    from .synth.region import generate, month_range
+    from dagster_project.dev.synth.errors import ErrorRates
+    from dagster_project.dev.synth.region import generate, month_range
 
     summary = generate(
         population=args.population,
@@ -63,10 +62,10 @@ def dagster_home() -> Path:
 def _refresh(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from .contracts import load_contracts
-    from .definitions import defs
-    from .feeds_assets import asset_key, monthly
-    from .synth.region import month_range
+    from dagster_project.contracts.model import load_contracts
+    from dagster_project.definitions import defs
+    from dagster_project.defs.ingest.assets import asset_key, monthly
+    from dagster_project.dev.synth.region import month_range
 
     months = month_range(args.month)
     valid = {k[:7] for k in monthly().get_partition_keys()}
@@ -131,7 +130,7 @@ def _run_job(name: str, verbose: bool, ops: dict | None = None) -> int:
     built and tested and the person spine's summary."""
     import dagster as dg
 
-    from .definitions import defs
+    from dagster_project.definitions import defs
 
     home = dagster_home()
     level = "INFO" if verbose else "CRITICAL"
@@ -192,7 +191,7 @@ def _spine(args: argparse.Namespace) -> int:
 
 
 def _link(args: argparse.Namespace) -> int:
-    from .people.link import link_file
+    from dagster_project.people.link import link_file
 
     out = link_file(Path(args.input), Path(args.output),
                     Path(args.model) if args.model else None,
@@ -206,8 +205,9 @@ def _link(args: argparse.Namespace) -> int:
 
 
 def _suites(args: argparse.Namespace) -> int:
-    from .contracts import load_contracts
-    from .suites import suites_dir, write_all
+    from dagster_project.codegen.suites import write_all
+    from dagster_project.config import suites_dir
+    from dagster_project.contracts.model import load_contracts
 
     changes = write_all(load_contracts(), check=args.check)
     for feed, rules in changes.items():
@@ -218,8 +218,8 @@ def _suites(args: argparse.Namespace) -> int:
 
 
 def _dbt_files(args: argparse.Namespace) -> int:
-    from .contracts import load_contracts
-    from .dbt_files import write_all
+    from dagster_project.codegen.dbt_files import write_all
+    from dagster_project.contracts.model import load_contracts
 
     changed = write_all(load_contracts(), check=args.check)
     for path in changed:
@@ -230,15 +230,15 @@ def _dbt_files(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
-    from . import keys
+    from dagster_project.platform import keys
 
     created = keys.ensure()
     for name in keys.NAMES:
         path = keys.key_file(name)
         if path in created:
             print(f"{name}: created {path} (readable by you only)")
-        elif os.environ.get(keys.env_var(name)):
-            print(f"{name}: from the environment ({keys.env_var(name)})")
+        elif key_from_environment(name):
+            print(f"{name}: from the environment ({key_variable(name)})")
         else:
             print(f"{name}: {path} (already there, kept)")
     print("Keep a copy of the keys somewhere safe: without the warehouse key the warehouse "
@@ -249,7 +249,7 @@ def _keys(args: argparse.Namespace) -> int:
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from . import warehouse
+    from dagster_project.platform import warehouse
 
     try:
         with warehouse.connect(read_only=True) as con:

@@ -1,5 +1,6 @@
-"""Where the hub keeps its data and how far back its months go: one place, read from the
-environment, for every stage (Dagster, the CLI, the tests)."""
+"""The hub's configuration: where it keeps its data, its dbt project and suites, its keys and
+how far back its months go. Every environment variable the hub reads is read here, for every
+stage (Dagster, the CLI, the tests)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,23 @@ def memory_limit() -> str:
     (HUB_MEMORY_LIMIT, a DuckDB size such as 4GB); DuckDB's own default is 80 % of the machine,
     too much for a laptop that is doing anything else."""
     return os.environ.get("HUB_MEMORY_LIMIT", "4GB")
+
+
+def dbt_dir() -> Path:
+    """The dbt project (HUB_DBT_DIR, default ./dbt)."""
+    return Path(os.environ.get("HUB_DBT_DIR", "dbt")).absolute()
+
+
+def suites_dir() -> Path:
+    """The expectation suites (HUB_EXPECTATIONS_DIR, default ./expectations)."""
+    return Path(os.environ.get("HUB_EXPECTATIONS_DIR", "expectations")).absolute()
+
+
+def key_variable(name: str) -> str:
+    """The environment variable that may hold one of the hub's keys: HUB_<NAME>_KEY."""
+    return f"HUB_{name.upper()}_KEY"
+
+
+def key_from_environment(name: str) -> str | None:
+    """A key given in the environment, if any (else the key file in secrets_dir() holds it)."""
+    return os.environ.get(key_variable(name)) or None

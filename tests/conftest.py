@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dagster_project.synth.errors import ErrorRates
-from dagster_project.synth.region import Summary, generate, month_range
+from dagster_project.dev.synth.errors import ErrorRates
+from dagster_project.dev.synth.region import Summary, generate, month_range
 
 
 @dataclass
@@ -71,13 +71,14 @@ def make_region(
 def secrets(tmp_path_factory) -> Path:
     """The hub's keys, made for this session in a folder of its own: a test never reads or
     writes the developer's keys. Set in os.environ, so every subprocess inherits it."""
-    from dagster_project import keys
+    from dagster_project.config import key_variable
+    from dagster_project.platform import keys
 
     folder = tmp_path_factory.mktemp("secrets")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HUB_SECRETS_DIR", str(folder))
         for name in keys.NAMES:
-            env.delenv(keys.env_var(name), raising=False)
+            env.delenv(key_variable(name), raising=False)
         keys.ensure()
         yield folder
 
@@ -116,7 +117,7 @@ class Hub:
         shutil.copytree(pristine.landing, self.where.landing)
 
     def contract(self, feed: str):
-        from dagster_project.contracts import load_contracts
+        from dagster_project.contracts.model import load_contracts
 
         return load_contracts()[feed]
 
@@ -127,12 +128,12 @@ class Hub:
         return self.folder(feed, month) / self.contract(feed).file.filename(month)
 
     def connect(self, read_only: bool = False):
-        from dagster_project.warehouse import connect
+        from dagster_project.platform.warehouse import connect
 
         return connect(read_only, self.where.warehouse)
 
     def ingest(self, feed: str, month: str):
-        from dagster_project.ingest import ingest
+        from dagster_project.ingest.load import ingest
 
         return ingest(self.contract(feed), month, self.connect, self.where)
 

@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from dagster_project.conform import conform_assets, dbt_resource
-from dagster_project.contracts import load_contracts
-from dagster_project.dbt_files import dbt_dir, model_name, split_parts, write_all
-from dagster_project.synth.addresses import STYLES, format_postcode, one_line, premises
-from dagster_project.warehouse import connect
+from dagster_project.codegen.dbt_files import model_name, split_parts, write_all
+from dagster_project.config import dbt_dir
+from dagster_project.contracts.model import load_contracts
+from dagster_project.defs.conform.assets import conform_assets
+from dagster_project.defs.conform.project import dbt_resource
+from dagster_project.dev.synth.addresses import STYLES, format_postcode, one_line, premises
+from dagster_project.platform.warehouse import connect
 
 CONTRACTS = load_contracts()
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$")

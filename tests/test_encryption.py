@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from conftest import run_hub
 
-from dagster_project import keys, warehouse
+from dagster_project.platform import keys, warehouse
 
 FEED, MONTH = "crime_offence", "2024-01"
 PLANTED = "PLANTED-PLAINTEXT-7f3c9a1e"

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from dagster_project.contracts import load_contracts
-from dagster_project.supplies import read_data, read_metadata, sha256
+from dagster_project.contracts.model import load_contracts
+from dagster_project.ingest.supplies import read_data, read_metadata, sha256
 
 ORACLE = yaml.safe_load((Path(__file__).parent / "guidance_3_2.yml").read_text(encoding="utf-8"))
 CONTRACTS = load_contracts()

@@ -75,8 +75,8 @@ def test_the_gazetteer_asset_loads_the_reference_file_and_refuses_a_bad_one(hub,
 
     import dagster as dg
 
-    from dagster_project.places_assets import gazetteer_table
-    from dagster_project.resources import WarehouseResource
+    from dagster_project.defs.resources import WarehouseResource
+    from dagster_project.defs.spine.places import gazetteer_table
 
     shutil.copytree(pristine.reference, hub.where.reference)
     resources = {"duckdb": WarehouseResource(database=str(hub.where.warehouse))}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from dagster_project.contracts import load_contracts
-from dagster_project.dbt_files import dbt_dir
+from dagster_project.config import dbt_dir
+from dagster_project.contracts.model import load_contracts
 
 MODELS = ("int_person_records", "int_place_records", "int_events", "int_event_people")
 FIRST, SECOND = "2024-01", "2024-02"

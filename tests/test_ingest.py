@@ -18,10 +18,11 @@ import pytest
 import yaml
 from conftest import run_hub
 
-from dagster_project.contracts import load_contracts
-from dagster_project.feeds_assets import asset_key, feed_asset, monthly
-from dagster_project.landing import landing_sensor
-from dagster_project.resources import WarehouseResource
+from dagster_project.contracts.model import load_contracts
+from dagster_project.defs.ingest.assets import asset_key, feed_asset
+from dagster_project.defs.ingest.sensors import landing_sensor
+from dagster_project.defs.partitions import monthly
+from dagster_project.defs.resources import WarehouseResource
 
 FEED, MONTH = "crime_offence", "2024-02"
 
@@ -139,10 +140,10 @@ KILL_CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
     from functools import partial
-    from dagster_project.archive import connection
+    from dagster_project.ingest.archive import connection
     from dagster_project.config import Paths
-    from dagster_project.contracts import load_contracts
-    from dagster_project.ingest import ingest
+    from dagster_project.contracts.model import load_contracts
+    from dagster_project.ingest.load import ingest
 
     where = Paths(Path(sys.argv[1]))
 
@@ -214,7 +215,7 @@ def test_one_writer_at_a_time_waits_instead_of_failing(hub):
         [
             sys.executable,
             "-c",
-            "import time; from dagster_project import warehouse; c = warehouse.connect(); "
+            "import time; from dagster_project.platform import warehouse; c = warehouse.connect(); "
             "print('locked', flush=True); time.sleep(4); c.close()",
         ],
         stdout=subprocess.PIPE,
@@ -287,9 +288,9 @@ def test_the_generators_faulty_supplies_are_refused_and_the_rest_load(tmp_path):
 
     from conftest import make_region
 
-    from dagster_project.archive import connection
     from dagster_project.config import Paths
-    from dagster_project.ingest import ingest
+    from dagster_project.ingest.archive import connection
+    from dagster_project.ingest.load import ingest
 
     region = make_region(tmp_path, 2_000, "2024-01:2024-02", seed=9, faulty=4)
     where = Paths(tmp_path)
@@ -340,8 +341,8 @@ def test_refresh_reports_refusals_and_fails_only_when_strict(hub, tmp_path):
 
 def test_a_supply_replaced_while_it_is_read_is_read_again(hub, monkeypatch):
     """The sensor must not record a supply as seen if it changed during ingest."""
-    from dagster_project import supplies
-    from dagster_project.ingest import seen, signature
+    from dagster_project.ingest import supplies
+    from dagster_project.ingest.load import seen, signature
 
     real = supplies.read_data
 
@@ -361,8 +362,8 @@ def test_a_supply_replaced_while_it_is_read_is_read_again(hub, monkeypatch):
 def test_a_run_that_finds_its_supply_already_loaded_does_nothing(hub):
     """Two runs of one supply (a CLI refresh beside a sensor run): the second sees the first's
     commit inside its own transaction and changes nothing."""
-    from dagster_project import archive
-    from dagster_project.supplies import open_supply
+    from dagster_project.ingest import archive
+    from dagster_project.ingest.supplies import open_supply
 
     first = hub.ingest(FEED, MONTH)
     before = hub.archive(FEED), hub.register(FEED)["status"].tolist()
@@ -374,7 +375,7 @@ def test_a_run_that_finds_its_supply_already_loaded_does_nothing(hub):
 
 
 def test_a_new_warehouse_forgets_what_the_sensor_saw(hub):
-    from dagster_project.ingest import seen, signature
+    from dagster_project.ingest.load import seen, signature
 
     hub.ingest(FEED, MONTH)
     sig = signature(hub.folder(FEED, MONTH))
@@ -386,7 +387,7 @@ def test_a_new_warehouse_forgets_what_the_sensor_saw(hub):
 
 def test_the_sensor_retries_a_failed_run_a_few_times_then_leaves_it_to_a_person(hub):
     from dagster_project.definitions import defs
-    from dagster_project.landing import MAX_TRIES, SUPPLY_TAG
+    from dagster_project.defs.ingest.sensors import MAX_TRIES, SUPPLY_TAG
 
     with dg.instance_for_test() as instance:
         for attempt in range(1, MAX_TRIES + 2):
@@ -414,8 +415,8 @@ def test_the_sensor_retries_a_failed_run_a_few_times_then_leaves_it_to_a_person(
 
 def test_every_supply_of_the_generated_region_passes_its_gate(region):
     """Clean synthetic supplies (default error rates, no faults) meet every expectation."""
-    from dagster_project import gate
-    from dagster_project.supplies import open_supply
+    from dagster_project.ingest import gate
+    from dagster_project.ingest.supplies import open_supply
 
     refused = []
     for c in load_contracts().values():
@@ -427,8 +428,8 @@ def test_every_supply_of_the_generated_region_passes_its_gate(region):
 
 
 def test_conform_follows_new_supplies_once_refreshes_have_finished(hub):
-    from dagster_project.conform import conform_sensor
     from dagster_project.definitions import defs
+    from dagster_project.defs.conform.jobs import conform_sensor
 
     sensor = conform_sensor()
     with dg.instance_for_test() as instance:

@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from dagster_project.dev.synth.addresses import STYLES, format_postcode, one_line, premises
 from dagster_project.places import match
 from dagster_project.places.parse import parse
-from dagster_project.synth.addresses import STYLES, format_postcode, one_line, premises
 
 HIGH, MILL, CHURCH = 38100001, 38100002, 38100003
 STREETS = {"High Street": (HIGH, "E01000001"), "Mill Road": (MILL, "E01000002"),

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from dagster_project.contracts import codes, nicknames
-from dagster_project.synth.errors import ErrorRates
+from dagster_project.contracts.model import codes, nicknames
+from dagster_project.dev.synth.errors import ErrorRates
 
 POSTCODE = re.compile(r"^[A-Z]{1,2}\d{1,2}[A-Z]? \d[A-Z]{2}$")
 

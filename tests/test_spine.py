@@ -11,14 +11,15 @@ import pandas as pd
 import pytest
 from conftest import Hub, run_hub
 
-from dagster_project.conform import conform_assets
-from dagster_project.contracts import load_contracts
-from dagster_project.definitions import resources
+from dagster_project.contracts.model import load_contracts
+from dagster_project.defs.conform.assets import conform_assets
+from dagster_project.defs.resources import resources
+from dagster_project.defs.spine.definitions import defs as spine_defs
+from dagster_project.defs.spine.people import IDS
+from dagster_project.defs.spine.places import GAZETTEER, PLACE_MATCHES
 from dagster_project.people import evaluation, review, spine
 from dagster_project.places import spine as place_spine
-from dagster_project.places_assets import GAZETTEER, PLACE_MATCHES, place_assets
-from dagster_project.spine_assets import IDS, spine_assets
-from dagster_project.warehouse import attach, memory
+from dagster_project.platform.warehouse import attach, memory
 
 # The floor the spine must clear on this small region; docs/benchmarks.md has the figures at
 # scale against the targets.
@@ -31,7 +32,7 @@ def _refresh(hub: Hub, months: list[str], instance) -> dg.ExecuteInProcessResult
         for feed in load_contracts():
             hub.ingest(feed, month)
     return dg.materialize(
-        [conform_assets(), *spine_assets(), *place_assets()],
+        [conform_assets(), *spine_defs().assets],
         selection=dg.AssetSelection.assets(conform_assets(), IDS, GAZETTEER, PLACE_MATCHES),
         resources=resources(),
         instance=instance,

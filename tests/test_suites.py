@@ -9,8 +9,10 @@ import shutil
 
 import pytest
 
-from dagster_project import suites
-from dagster_project.contracts import Field, load_contracts
+from dagster_project import config
+from dagster_project.codegen import suites
+from dagster_project.contracts.model import Field, load_contracts
+from dagster_project.ingest.suites import period_pattern
 
 CONTRACTS = load_contracts()
 
@@ -26,7 +28,7 @@ def test_the_suites_in_the_repository_have_their_contracts_rules():
     ("%Y%m%d", ["20240205"], ["20240305"]),
 ])  # fmt: skip
 def test_period_pattern_matches_exactly_the_month(fmt, good, bad):
-    pattern = re.compile(suites.period_pattern(fmt, "2024-02"))
+    pattern = re.compile(period_pattern(fmt, "2024-02"))
     assert all(pattern.match(v) for v in good)
     assert not any(pattern.match(v) for v in bad)
 
@@ -65,7 +67,7 @@ def test_regeneration_keeps_what_people_changed_and_adds_what_the_contract_gaine
 
 
 def test_an_expectation_added_by_hand_is_enforced(hub, tmp_path, monkeypatch):
-    shutil.copytree(suites.suites_dir(), tmp_path / "expectations")
+    shutil.copytree(config.suites_dir(), tmp_path / "expectations")
     monkeypatch.setenv("HUB_EXPECTATIONS_DIR", str(tmp_path / "expectations"))
     path = tmp_path / "expectations" / "crime_offence.json"
     suite = json.loads(path.read_text())

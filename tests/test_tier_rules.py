@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project import keys, pseudonyms, warehouse
-from dagster_project.dbt_files import dbt_dir
+from dagster_project.config import dbt_dir
+from dagster_project.defs.tiers.assets import marts_args, release_id
+from dagster_project.platform import keys, pseudonyms, warehouse
 from dagster_project.tiers import checks, population
-from dagster_project.tiers_assets import marts_args, release_id
 
 
 def test_pseudonym_is_a_keyed_hash_that_a_new_key_changes():

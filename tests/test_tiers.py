@@ -15,21 +15,22 @@ import duckdb
 import pytest
 from conftest import Hub
 
-from dagster_project import keys, pseudonyms, warehouse
-from dagster_project.conform import conform_assets
-from dagster_project.contracts import load_contracts
-from dagster_project.dbt_files import dbt_dir
-from dagster_project.definitions import resources
-from dagster_project.places_assets import GAZETTEER, PLACE_MATCHES, place_assets
-from dagster_project.spine_assets import IDS, spine_assets
-from dagster_project.tiers import checks, publish
-from dagster_project.tiers_assets import (
+from dagster_project.config import dbt_dir, key_variable
+from dagster_project.contracts.model import load_contracts
+from dagster_project.defs.conform.assets import conform_assets
+from dagster_project.defs.resources import resources
+from dagster_project.defs.spine.definitions import defs as spine_defs
+from dagster_project.defs.spine.people import IDS
+from dagster_project.defs.spine.places import GAZETTEER, PLACE_MATCHES
+from dagster_project.defs.tiers.assets import (
     POPULATION,
     PUBLISHED,
     STAGED,
     marts_assets,
-    tier_assets,
 )
+from dagster_project.defs.tiers.definitions import defs as tiers_defs
+from dagster_project.platform import keys, pseudonyms, warehouse
+from dagster_project.tiers import checks, publish
 
 K = 5
 SECTOR = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]$"
@@ -44,7 +45,7 @@ class Released:
 
 def _release(instance) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        tier_assets(),
+        tiers_defs().assets,
         selection=dg.AssetSelection.assets(POPULATION, marts_assets(), STAGED, PUBLISHED),
         resources=resources(),
         instance=instance,
@@ -64,7 +65,7 @@ def released(tmp_path_factory, region):
             for feed in load_contracts():
                 hub.ingest(feed, month)
         conform = dg.materialize(
-            [conform_assets(), *spine_assets(), *place_assets()],
+            [conform_assets(), *spine_defs().assets],
             selection=dg.AssetSelection.assets(conform_assets(), IDS, GAZETTEER, PLACE_MATCHES),
             resources=resources(),
             instance=instance,
@@ -204,7 +205,7 @@ def test_pseudonyms_are_stable_across_releases_and_readers_are_never_blocked(rel
 def test_a_new_pseudonym_key_gives_a_new_unlinkable_set(released, monkeypatch):
     with _tier("level2") as l2:
         before = {k for (k,) in _sql(l2, "select person_key from person_factors")}
-    monkeypatch.setenv(keys.env_var("pseudonym"), "a rotated key")
+    monkeypatch.setenv(key_variable("pseudonym"), "a rotated key")
     assert _release(released.instance).success
     with _tier("level2") as l2:
         after = {k for (k,) in _sql(l2, "select person_key from person_factors")}

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from conftest import make_region
 
-from dagster_project.contracts import load_contracts, nicknames
-from dagster_project.supplies import read_data
-from dagster_project.synth.errors import ErrorRates
-from dagster_project.synth.render import ADDRESS_ATTRS, NAME_ATTRS, shows_postcode
+from dagster_project.contracts.model import load_contracts, nicknames
+from dagster_project.dev.synth.errors import ErrorRates
+from dagster_project.dev.synth.render import ADDRESS_ATTRS, NAME_ATTRS, shows_postcode
+from dagster_project.ingest.supplies import read_data
 
 CONTRACTS = load_contracts()
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dagster_project.contracts import ContractError, load_contracts, parse_contract
-from dagster_project.synth import errors as err
-from dagster_project.synth.addresses import format_postcode, one_line, premises
-from dagster_project.synth.gazetteer import unit_sizes
-from dagster_project.synth.refs import SPACE, agency_refs, permute
-from dagster_project.synth.region import feed_order, month_range
-from dagster_project.synth.render import coding
-from dagster_project.synth.supply import to_codepage
+from dagster_project.contracts.model import ContractError, load_contracts, parse_contract
+from dagster_project.dev.synth import errors as err
+from dagster_project.dev.synth.addresses import format_postcode, one_line, premises
+from dagster_project.dev.synth.gazetteer import unit_sizes
+from dagster_project.dev.synth.refs import SPACE, agency_refs, permute
+from dagster_project.dev.synth.region import feed_order, month_range
+from dagster_project.dev.synth.render import coding
+from dagster_project.dev.synth.supply import to_codepage
 
 
 def rng():

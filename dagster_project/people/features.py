@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-from ..contracts import nicknames
+from dagster_project.contracts.model import nicknames
 
 REQUIRED = ("record_id", "source")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 from splink import DuckDBAPI, Linker
 
-from ..config import memory_limit
-from . import features, ids, model
+from dagster_project.config import memory_limit
+from dagster_project.people import features, ids, model
 
 
 @dataclass(frozen=True)

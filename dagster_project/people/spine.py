@@ -30,9 +30,9 @@ import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
-from .. import warehouse
-from ..config import memory_limit, paths
-from . import evaluation, features, ids, model, review
+from dagster_project.config import memory_limit, paths
+from dagster_project.people import evaluation, features, ids, model, review
+from dagster_project.platform import warehouse
 
 SCHEMA = """
 create schema if not exists wh.spine;

@@ -20,7 +20,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from .parse import flat_id, parse, words
+from dagster_project.places.parse import flat_id, parse, words
 
 # Bits of evidence (log2 of m/u) each comparison adds. A part both sides lack adds nothing;
 # a part one side lacks counts against (a mention without the flat cannot say which flat).

@@ -12,7 +12,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from ..contracts import address_words
+from dagster_project.contracts.model import address_words
 
 # A postcode anywhere in the text, with or without its space.
 POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b")

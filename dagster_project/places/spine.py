@@ -26,10 +26,10 @@ from pathlib import Path
 
 import duckdb
 
-from .. import warehouse
-from ..config import memory_limit, paths
-from ..people import review
-from . import match
+from dagster_project.config import memory_limit, paths
+from dagster_project.people import review
+from dagster_project.places import match
+from dagster_project.platform import warehouse
 
 SCHEMA = "create schema if not exists wh.spine"
 CANDIDATES = ("uprn", "usrn")  # a candidate is written "uprn:<UPRN>" or "usrn:<USRN>"

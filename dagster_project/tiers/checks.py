@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import keys, pseudonyms, warehouse
+from dagster_project.platform import keys, pseudonyms, warehouse
 from dagster_project.tiers import publish
 
 K = 5

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project import warehouse
 from dagster_project.config import paths
+from dagster_project.platform import warehouse
 
 TIERS = ("level1", "level2", "level3")
 ENCRYPTED = {"level3": "level3"}  # tier -> the key it is encrypted with (keys.py)

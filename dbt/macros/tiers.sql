@@ -1,6 +1,6 @@
 {# The privacy rules of the published tiers, each written once (DESIGN.md, "The three tiers";
    README, "The published tiers"). The pseudonym is the SQL function `pseudonym`, a keyed
-   HMAC registered by dagster_project/dbt_plugin.py. #}
+   HMAC registered by dagster_project/platform/dbt_plugin.py. #}
 
 {# The smallest geography a Level 2 postcode may be widened to: "RG1 4AB" -> "RG1 4". #}
 {% macro postcode_sector(postcode) -%}

@@ -1,0 +1,463 @@
+"""The dbt files a feed contract implies (`hub dbt-files`):
+
+- `dbt/models/staging/_sources.yml`: every raw table, its columns, their meanings, and in each
+  column's `meta` the concept, type, date format and value set that staging needs. Written
+  from the contracts every time: edit the contract, not this file.
+- `dbt/seeds/value_set_codes.csv`: every agency code and the canonical value it stands for
+  (the broadest, where a code covers several).
+- `dbt/models/staging/stg_<agency>__<feed>.sql`: created once (one macro call), then the
+  data engineers' to change.
+- `dbt/models/intermediate/int_*.sql`: the common schemas (person records, place records,
+  events and the people in them), one union over the feeds, built a month at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import yaml
+
+from dagster_project.config import dbt_dir
+from dagster_project.contracts.model import Contract, address_words, value_sets
+from dagster_project.ingest.suites import date_format
+
+GENERATED = (
+    "# Written by `hub dbt-files` from dagster_project/contracts/feeds/*.yml; do not edit.\n"
+)
+
+
+def model_name(contract: Contract) -> str:
+    return f"stg_{contract.agency}__{contract.name}"
+
+
+SPLIT_PARTS = ("address_line1", "address_line2", "town")
+
+
+def split_parts(contract: Contract, f) -> list[str]:
+    """The parts staging cuts from an address delivered on one line: those the feed has no
+    column of its own for (the postcode only where the line ends with one)."""
+    if f.attribute != "address":
+        return []
+    delivered = {g.attribute for g in contract.fields_for(f.role)}
+    parts = [p for p in SPLIT_PARTS if p not in delivered]
+    if f.options.get("with_postcode") and "postcode" not in delivered:
+        parts.append("postcode")
+    return parts
+
+
+def staged_attributes(contract: Contract, role: str) -> set[str]:
+    """What staging holds of a role, `<role>_<attribute>`: the contract's attributes, a full
+    name as its two parts, a postcode with its reason, and the parts of a one-line address."""
+    attrs = {f.attribute for f in contract.fields_for(role)}
+    for f in contract.fields_for(role):
+        attrs |= set(split_parts(contract, f))
+    if "full_name" in attrs:
+        attrs |= {"first_name", "surname"}
+    if "postcode" in attrs:
+        attrs.add("postcode_reason")
+    return attrs
+
+
+def staged_name(f) -> str:
+    return f.concept.replace("attr.", "").replace(".", "_")
+
+
+def _column(contract: Contract, f) -> dict:
+    meta = {"concept": f.concept, "type": f.type}
+    if f.type == "date":
+        meta["format"] = date_format(contract, f)
+    if f.type == "time":
+        meta["format"] = contract.file.time_format
+    if f.value_set:
+        meta["value_set"] = f.value_set
+        meta["canonical"] = "maps" in value_sets()[f.value_set]
+    if f.identifies:
+        meta["identifies"] = f.identifies
+    if f.attribute == "full_name":
+        meta["name_format"] = f.options.get("name_format", "forename_first")
+    if split_parts(contract, f):
+        meta["split"] = split_parts(contract, f)
+        meta["with_postcode"] = bool(f.options.get("with_postcode"))
+    return {"name": f.name, "description": f.meaning, "meta": meta}
+
+
+def _address_words() -> dict[str, list[str]]:
+    words = address_words()
+    types = [w for full, short in words["street_types"].items() for w in (full, *short)]
+    return {
+        "post_towns": list(words["post_towns"]),
+        "street_types": types,
+        "sub_buildings": list(words["sub_buildings"]),
+    }
+
+
+def sources(contracts: dict[str, Contract]) -> str:
+    tables = [{
+        "name": c.name,
+        "description": f"{c.dataset}, from {c.agency_name} (seeds/003 section {c.section}), "
+                       "as delivered, with lineage.",
+        "meta": {"agency": c.agency, "classification": c.classification,
+                 "legal_basis": c.legal_basis, "retention": c.retention},
+        "columns": [_column(c, f) for f in c.fields],
+    } for c in contracts.values()]  # fmt: skip
+    body = {"version": 2, "sources": [{
+        "name": "raw", "schema": "raw",
+        "description": "The archive: each feed's monthly supplies, appended after the gate.",
+        "meta": {"address_words": _address_words()},
+        "tables": tables}]}  # fmt: skip
+    return GENERATED + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+
+
+def staging_docs(contracts: dict[str, Contract]) -> str:
+    models = [{
+        "name": model_name(c),
+        "description": f"{c.dataset} ({c.agency_name}), one row per delivered record: typed, "
+                       "named by concept, names upper-cased without punctuation, postcodes in "
+                       "the standard form (or NULL with a reason), codes beside their canonical "
+                       "values, an address delivered on one line also cut into its parts.",
+        "meta": {"classification": c.classification, "contract": f"{c.name}.yml"},
+        "columns": [{"name": "record_id", "description": "supply id # row number in its file",
+                     "data_tests": ["unique", "not_null"]}],
+    } for c in contracts.values()]  # fmt: skip
+    return GENERATED + yaml.safe_dump(
+        {"version": 2, "models": models}, sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+INCREMENTAL = (
+    "{{ config(materialized='incremental', incremental_strategy='replace_months',\n"
+    "          on_schema_change='fail') }}\n"
+    "{%- set in_months = months_to_build() %}\n"
+)
+HEADER = "-- Written by `hub dbt-files` from the feed contracts; do not edit.\n"
+IN_MONTHS = "{{ in_months }}"
+PERIODS = "{{ ref('int_periods') }}"
+
+
+def _select(c: Contract, columns: list[tuple[str, str]], where: str) -> str:
+    """One feed's part of a generated union: `expression as name` for each column."""
+    body = ",\n".join(
+        f"    {expr} as {name}" if expr != name else f"    {name}" for name, expr in columns
+    )
+    return f"select\n{body}\nfrom {{{{ ref('{model_name(c)}') }}}}\nwhere {where}"
+
+
+def _union(selects: list[str]) -> str:
+    return "\n\n    union all\n\n".join(
+        "\n".join(f"    {line}" if line else line for line in s.splitlines()) for s in selects
+    )
+
+
+def _incremental(comment: str, name: str, selects: list[str], final: str) -> str:
+    """A model built a month at a time: the union of the feeds' selects, for the months whose
+    supplies changed since it was last built (every month on a full build)."""
+    return (
+        f"{INCREMENTAL}{HEADER}{comment}\n\nwith\n\n"
+        f"{name} as (\n\n{_union(selects)}\n\n)\n\n{final}\n"
+    )
+
+
+def _with_fingerprint(name: str) -> str:
+    return (
+        f"select\n    {name}.*,\n    months.supplies as period_supplies\nfrom {name}\n"
+        f"inner join {PERIODS} as months on {name}.period = months.period"
+    )
+
+
+def _one_line(role: str, attrs: set[str]) -> str:
+    """A role's address on one line: its parts joined, or the line as delivered."""
+    lines = [f"{role}_{a}" for a in SPLIT_PARTS if a in attrs]
+    if lines:
+        return "nullif(concat_ws(', ', " + ", ".join(lines) + "), '')"
+    return f"{role}_address" if "address" in attrs else "null::varchar"
+
+
+PERSON_COLUMNS = {  # common schema column: (staging attribute, type)
+    "agency_ref": ("ref", "varchar"),
+    "forename": ("first_name", "varchar"),
+    "surname": ("surname", "varchar"),
+    "date_of_birth": ("dob", "date"),
+    "age": ("age", "integer"),
+    "sex": ("sex", "varchar"),
+    "ethnicity": ("ethnicity", "varchar"),
+    "address": (None, "varchar"),
+    "address_line1": ("address_line1", "varchar"),
+    "locality": ("address_line2", "varchar"),
+    "town": ("town", "varchar"),
+    "postcode": ("postcode", "varchar"),
+    "postcode_reason": ("postcode_reason", "varchar"),
+    "easting": ("easting", "integer"),
+    "northing": ("northing", "integer"),
+}
+
+
+def _person_select(c: Contract, role: str) -> str:
+    attrs = staged_attributes(c, role)
+    # the record names this person when any of their columns holds a value
+    staged = [
+        f"{role}_{'surname' if f.attribute == 'full_name' else f.attribute}"
+        for f in c.fields_for(role)
+    ]
+    present = " or ".join(f"{col} is not null" for col in staged)
+    cols = [
+        (out, _one_line(role, attrs) if attr is None
+         else f"{role}_{attr}" if attr in attrs else f"null::{kind}")
+        for out, (attr, kind) in PERSON_COLUMNS.items()
+    ]  # fmt: skip
+    head = [
+        ("person_record_id", f"record_id || ':{role}'"),
+        ("record_id", "record_id"),
+        ("source_feed", "source_feed"),
+        ("agency", f"'{c.agency}'"),
+        ("role", f"'{role}'"),
+    ]
+    return _select(c, [*head, *cols, ("period", "period")], f"({present}) and {IN_MONTHS}")
+
+
+def person_records(contracts: dict[str, Contract]) -> str:
+    selects = [_person_select(c, role) for c in contracts.values() for role in c.roles]
+    return _incremental(
+        "-- One row per person named in any record of any feed: the common schema the\n"
+        "-- person spine links.",
+        "mentions",
+        selects,
+        _with_fingerprint("mentions"),
+    )
+
+
+PLACE_COLUMNS = ("address_line1", "locality", "street", "town", "postcode", "easting", "northing")
+STAGED_PLACE = {"locality": "address_line2"}
+
+
+def _place_present(c: Contract, role: str) -> str | None:
+    """SQL true when a record holds something of a role's place; None when it never can."""
+    attrs = {f.attribute for f in c.fields_for(role)} & ADDRESS_LIKE
+    return " or ".join(f"{role}_{a} is not null" for a in sorted(attrs)) or None
+
+
+def _place_select(c: Contract, role: str) -> str:
+    """A place mention: the event's location, or the home address of a person in it."""
+    attrs = staged_attributes(c, role)
+    if role == "location" and not attrs & {"address", *SPLIT_PARTS}:
+        text = next((f"{role}_{a}" for a in ("description", "name") if a in attrs), "null::varchar")
+    else:
+        text = _one_line(role, attrs)
+    kind = "event location" if role == "location" else f"home of {role}"
+    cols = {"address": text}
+    for a in PLACE_COLUMNS:
+        staged = STAGED_PLACE.get(a, a)
+        cols[a] = (
+            f"{role}_{staged}"
+            if staged in attrs
+            else ("null::integer" if a in ("easting", "northing") else "null::varchar")
+        )
+    cols["postcode_reason"] = f"{role}_postcode_reason" if "postcode" in attrs else "null::varchar"
+    head = [
+        ("place_record_id", f"record_id || ':{role}'"),
+        ("record_id", "record_id"),
+        ("source_feed", "source_feed"),
+        ("kind", f"'{kind}'"),
+    ]
+    where = f"({_place_present(c, role)}) and {IN_MONTHS}"
+    return _select(c, [*head, *cols.items(), ("period", "period")], where)
+
+
+ADDRESS_LIKE = {
+    "address",
+    "description",
+    "name",
+    "address_line1",
+    "address_line2",
+    "street",
+    "town",
+    "postcode",
+    "easting",
+    "northing",
+}
+
+
+def place_records(contracts: dict[str, Contract]) -> str:
+    selects = [
+        _place_select(c, role)
+        for c in contracts.values()
+        for role in (["location"] if c.fields_for("location") else []) + c.roles
+        if _place_present(c, role)
+    ]
+    return _incremental(
+        "-- One row per address or location mention in any feed: the common schema the\n"
+        "-- place spine matches to UPRNs.",
+        "mentions",
+        selects,
+        _with_fingerprint("mentions"),
+    )
+
+
+def _event_id(c: Contract) -> str:
+    """SQL for the event a record belongs to: a child feed's record belongs to its parent's
+    event (the same reference in the same month's extract), any other record is one."""
+    if c.parent:
+        ref = next(f for f in c.fields if f.concept == "event.ref")
+        return f"'{c.parent}:' || period || ':' || {staged_name(ref)}"
+    by_name = {f.name: f for f in c.fields}
+    key = " || '|' || ".join(staged_name(by_name[k]) for k in c.key)
+    # a record without its key (an optional reference left blank) is still an event
+    return f"'{c.name}:' || period || ':' || coalesce({key}, record_id)"
+
+
+def _event_select(c: Contract) -> str:
+    concepts = {f.concept for f in c.fields}
+
+    def event(attr: str, kind: str) -> str:
+        return f"event_{attr}" if f"event.{attr}" in concepts else f"null::{kind}"
+
+    location = _place_present(c, "location")
+    columns = [
+        ("event_id", _event_id(c)),
+        ("source_feed", "source_feed"),
+        ("agency", f"'{c.agency}'"),
+        ("record_id", "record_id"),
+        ("event_ref", event("ref", "varchar")),
+        ("event_type", "'" + str(c.event_type).replace("'", "''") + "'"),
+        ("category", event("type", "varchar")),
+        ("event_date", event("date", "date")),
+        ("event_time", event("time", "time")),
+        (
+            "place_record_id",
+            f"case when {location} then record_id || ':location' end"
+            if location
+            else "null::varchar",
+        ),
+        ("period", "period"),
+        ("row_number", "row_number"),
+    ]
+    return _select(c, columns, IN_MONTHS)
+
+
+EVENT_COLUMNS = (
+    "event_id",
+    "source_feed",
+    "agency",
+    "record_id",
+    "event_ref",
+    "event_type",
+    "category",
+    "event_date",
+    "event_time",
+    "place_record_id",
+    "period",
+)
+
+
+def events(contracts: dict[str, Contract]) -> str:
+    selects = [_event_select(c) for c in contracts.values() if not c.parent]
+    columns = ",\n".join(f"    records.{col}" for col in EVENT_COLUMNS)
+    final = (
+        f"select\n{columns},\n    months.supplies as period_supplies\nfrom records\n"
+        f"inner join {PERIODS} as months on records.period = months.period\n"
+        "-- a record supplied twice, byte for byte, is one event\n"
+        "qualify row_number() over (partition by records.event_id order by records.row_number) = 1"
+    )
+    return _incremental(
+        "-- One row per event (crime, incident, assessment, attendance ...) of any feed; a child\n"
+        "-- feed's records (the victims of a crime) belong to their parent's event.",
+        "records",
+        selects,
+        final,
+    )
+
+
+def event_people(contracts: dict[str, Contract]) -> str:
+    selects = [
+        _select(c, [("record_id", "record_id"), ("event_id", _event_id(c))], IN_MONTHS)
+        for c in contracts.values()
+        if c.roles
+    ]
+    final = (
+        "select\n"
+        "    record_events.event_id,\n"
+        "    people.person_record_id,\n"
+        "    people.role,\n"
+        "    people.source_feed,\n"
+        "    people.period,\n"
+        "    months.supplies as period_supplies\n"
+        "from {{ ref('int_person_records') }} as people\n"
+        "inner join record_events on people.record_id = record_events.record_id\n"
+        "-- a child record whose parent record has not arrived belongs to no event (yet)\n"
+        "inner join {{ ref('int_events') }} as events on record_events.event_id = events.event_id\n"
+        f"inner join {PERIODS} as months on people.period = months.period"
+    )
+    return _incremental(
+        "-- Who took part in each event, in what role: one row per person record of\n"
+        "-- int_person_records that belongs to an event of int_events.",
+        "record_events",
+        selects,
+        final,
+    )
+
+
+def periods(contracts: dict[str, Contract]) -> str:
+    selects = [
+        f"select distinct\n    period,\n    supply_id\nfrom {{{{ ref('{model_name(c)}') }}}}"
+        for c in contracts.values()
+    ]
+    return (
+        "{{ config(materialized='view') }}\n"
+        f"{HEADER}"
+        "-- One row per month the archive holds, with a fingerprint of every supply in it: an\n"
+        "-- incremental build redoes the months whose fingerprint is not the one they were built\n"
+        "-- from (a supply arrived, was replaced or withdrawn).\n\n"
+        f"with\n\nsupplies as (\n\n{_union(selects)}\n\n)\n\n"
+        "select\n    period,\n    md5(string_agg(supply_id, ',' order by supply_id)) as supplies\n"
+        "from supplies\ngroup by period\n"
+    )
+
+
+def value_set_codes() -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["value_set", "code", "canonical", "label", "grouping"])
+    for name, vs in value_sets().items():
+        for v in vs["values"]:
+            # A code standing for several canonical values (police W9: Gypsy or Irish
+            # Traveller, Roma, Other White) maps to the broadest, which each list puts last.
+            canonical = v.get("from", [""])[-1] if "maps" in vs else v["code"]
+            writer.writerow([name, v["code"], canonical, v.get("label", ""), v.get("group", "")])
+    return out.getvalue()
+
+
+def staging_model(contract: Contract) -> str:
+    return (
+        f"-- {contract.dataset}: typed, named and standardised from its contract.\n"
+        f"{{{{ stage_feed('{contract.name}') }}}}\n"
+    )
+
+
+def write_all(
+    contracts: dict[str, Contract], directory: Path | None = None, check: bool = False
+) -> list[str]:
+    """Write what differs; returns the files changed (or that would be, with check)."""
+    d = directory or dbt_dir()
+    wanted = {
+        d / "models" / "staging" / "_sources.yml": (sources(contracts), True),
+        d / "models" / "staging" / "_staging.yml": (staging_docs(contracts), True),
+        d / "seeds" / "value_set_codes.csv": (value_set_codes(), True),
+        d / "models" / "intermediate" / "int_periods.sql": (periods(contracts), True),
+        d / "models" / "intermediate" / "int_person_records.sql": (person_records(contracts), True),
+        d / "models" / "intermediate" / "int_place_records.sql": (place_records(contracts), True),
+        d / "models" / "intermediate" / "int_events.sql": (events(contracts), True),
+        d / "models" / "intermediate" / "int_event_people.sql": (event_people(contracts), True),
+    }
+    for c in contracts.values():
+        wanted[d / "models" / "staging" / f"{model_name(c)}.sql"] = (staging_model(c), False)
+    changed = []
+    for path, (text, owned) in wanted.items():
+        exists = path.exists()
+        if (exists and not owned) or (exists and path.read_text(encoding="utf-8") == text):
+            continue
+        changed.append(str(path.relative_to(d)))
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    return changed

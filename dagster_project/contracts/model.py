@@ -1,0 +1,283 @@
+"""Feed contracts: one YAML file per feed in `contracts/feeds/`, the single declaration that
+every stage reads (the synthetic region, ingest, the expectation suites, staging, docs).
+
+A contract says who supplies the feed, how the file is written (format, delimiter, encoding,
+date format), and for every column: its type, what it means, which concept it carries
+(`offender.surname`, `event.date`, `location.postcode` ...), which minimum-dataset item of the
+Home Office guidance (seeds/003 section 3.2) it satisfies, and its value set.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIELD_TYPES = {"string", "integer", "decimal", "date", "time", "code", "flag"}
+CLASSIFICATIONS = {"personal", "sensitive personal", "depersonalised"}
+FILE_FORMATS = {"csv", "xlsx"}
+# What a concept's first part names: a person in a role, the event's place, or the event.
+PERSON_ATTRIBUTES = {
+    "ref",
+    "first_name",
+    "surname",
+    "full_name",
+    "dob",
+    "age",
+    "sex",
+    "ethnicity",
+    "occupation",
+    "address",
+    "address_line1",
+    "address_line2",
+    "town",
+    "postcode",
+    "easting",
+    "northing",
+}
+LOCATION_ATTRIBUTES = {
+    "address",
+    "description",
+    "name",
+    "street",
+    "town",
+    "postcode",
+    "easting",
+    "northing",
+}
+EVENT_ATTRIBUTES = {"ref", "date", "time", "date_to", "time_to", "type"}
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    concept: str
+    meaning: str
+    guidance: str | None = None
+    identifies: str | None = None  # person | place | event
+    value_set: str | None = None
+    format: str | None = None  # date or time format, when it differs from the file's
+    required: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # concept-specific settings
+
+    @property
+    def role(self) -> str:
+        return self.concept.split(".", 1)[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.concept.split(".", 1)[1] if "." in self.concept else ""
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    format: str
+    name: str  # pattern with {period} (YYYY-MM) and {yyyymm}
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    date_format: str = "%Y-%m-%d"
+    time_format: str = "%H:%M"
+    sheet: str | None = None
+
+    def filename(self, period: str) -> str:
+        return self.name.format(period=period, yyyymm=period.replace("-", ""))
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    agency: str
+    agency_name: str
+    dataset: str
+    section: str
+    description: str
+    classification: str
+    guidance_classification: str
+    legal_basis: str
+    retention: str
+    delivery_day: int
+    supplier: dict[str, str]
+    file: FileSpec
+    key: tuple[str, ...]  # the columns that identify a record within a supply
+    fields: tuple[Field, ...]
+    caveats: tuple[str, ...] = ()
+    event_type: str | None = None  # what one record is (crime, incident ...); None in a child feed
+    synthetic: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def fields_for(self, role: str) -> list[Field]:
+        return [f for f in self.fields if f.role == role]
+
+    @property
+    def parent(self) -> str | None:
+        """The feed whose records this one's rows belong to (the victims of a recorded crime
+        name the crime by its reference), or None when each record is an event of its own."""
+        return next((f.options["refers_to"] for f in self.fields if "refers_to" in f.options), None)
+
+    @property
+    def roles(self) -> list[str]:
+        """Roles of the people a record names, in column order (offender, victim, ...)."""
+        seen: dict[str, None] = {}
+        for f in self.fields:
+            if f.role not in ("location", "event", "attr"):
+                seen.setdefault(f.role)
+        return list(seen)
+
+    def landing_dir(self, landing: Path, period: str) -> Path:
+        return landing / self.agency / self.name / period
+
+
+def _field(raw: dict[str, Any], where: str) -> Field:
+    known = {
+        "name",
+        "type",
+        "concept",
+        "meaning",
+        "guidance",
+        "identifies",
+        "value_set",
+        "format",
+        "required",
+    }
+    missing = {"name", "type", "concept", "meaning"} - raw.keys()
+    if missing:
+        raise ContractError(f"{where}: field {raw.get('name', '?')} lacks {sorted(missing)}")
+    if raw["type"] not in FIELD_TYPES:
+        raise ContractError(f"{where}: field {raw['name']} has unknown type {raw['type']!r}")
+    return Field(
+        **{k: raw[k] for k in known if k in raw},
+        options={k: v for k, v in raw.items() if k not in known},
+    )
+
+
+def parse_contract(raw: dict[str, Any], path: Path | None = None) -> Contract:
+    where = str(path or raw.get("name", "contract"))
+    try:
+        fields = tuple(_field(f, where) for f in raw["fields"])
+        contract = Contract(
+            name=raw["name"],
+            agency=raw["agency"],
+            agency_name=raw["agency_name"],
+            dataset=raw["dataset"],
+            section=str(raw["section"]),
+            description=raw["description"].strip(),
+            classification=raw["classification"],
+            guidance_classification=raw["guidance_classification"],
+            legal_basis=raw["legal_basis"].strip(),
+            retention=raw["retention"],
+            delivery_day=int(raw["delivery_day"]),
+            supplier=raw["supplier"],
+            file=FileSpec(**raw["file"]),
+            key=tuple(raw["key"]),
+            fields=fields,
+            caveats=tuple(raw.get("caveats", ())),
+            event_type=raw.get("event_type"),
+            synthetic=raw.get("synthetic", {}),
+            path=path,
+        )
+    except KeyError as e:
+        raise ContractError(f"{where}: missing key {e}") from e
+    except TypeError as e:
+        raise ContractError(f"{where}: {e}") from e
+    _validate(contract, where)
+    return contract
+
+
+def _validate(c: Contract, where: str) -> None:
+    names = c.columns
+    if len(set(names)) != len(names):
+        raise ContractError(f"{where}: duplicate column names")
+    if not c.key or set(c.key) - set(names):
+        raise ContractError(f"{where}: key {list(c.key)} must name columns of the feed")
+    if c.file.format not in FILE_FORMATS:
+        raise ContractError(f"{where}: unknown file format {c.file.format!r}")
+    if c.classification not in CLASSIFICATIONS:
+        raise ContractError(f"{where}: unknown classification {c.classification!r}")
+    sets = value_sets()
+    for f in c.fields:
+        allowed = {"event": EVENT_ATTRIBUTES, "location": LOCATION_ATTRIBUTES}.get(
+            f.role, None if f.role == "attr" else PERSON_ATTRIBUTES
+        )
+        if allowed is not None and f.attribute not in allowed:
+            raise ContractError(f"{where}: field {f.name} has unknown concept {f.concept!r}")
+        if f.value_set and f.value_set not in sets:
+            raise ContractError(f"{where}: field {f.name} uses unknown value set {f.value_set}")
+        if f.type == "code" and not f.value_set:
+            raise ContractError(f"{where}: code field {f.name} needs a value_set")
+        if "refers_to" in f.options and f.concept != "event.ref":
+            raise ContractError(f"{where}: only the event reference can refer to another feed")
+    if bool(c.event_type) == bool(c.parent):
+        raise ContractError(
+            f"{where}: a feed has an event_type, or an event reference that refers_to its parent"
+        )
+
+
+def _validate_parents(contracts: dict[str, Contract]) -> None:
+    """A child feed's reference must name a feed whose records are keyed by that reference."""
+    for c in contracts.values():
+        parent = contracts.get(c.parent) if c.parent else None
+        if c.parent and (
+            parent is None
+            or len(parent.key) != 1
+            or parent.key[0] not in [f.name for f in parent.fields if f.concept == "event.ref"]
+        ):
+            raise ContractError(
+                f"{c.path or c.name}: refers_to {c.parent!r}, which is not a feed keyed by its "
+                "event reference"
+            )
+
+
+def _package_dir(name: str) -> Path:
+    return Path(str(resources.files("dagster_project.contracts") / name))
+
+
+@functools.cache
+def address_words() -> dict[str, Any]:
+    """Post towns and street types, for splitting addresses delivered on one line."""
+    with open(_package_dir("reference") / "addresses.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@functools.cache
+def value_sets() -> dict[str, dict[str, Any]]:
+    with open(_package_dir("reference") / "value_sets.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@functools.cache
+def nicknames() -> dict[str, list[str]]:
+    """Formal first name -> its informal forms (reference/nicknames.yml)."""
+    with open(_package_dir("reference") / "nicknames.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["nicknames"]
+
+
+def codes(value_set: str) -> list[str]:
+    return [str(v["code"]) for v in value_sets()[value_set]["values"]]
+
+
+@functools.cache
+def load_contracts(directory: Path | None = None) -> dict[str, Contract]:
+    """Every feed contract, by feed name, in a stable order."""
+    directory = directory or _package_dir("feeds")
+    contracts: dict[str, Contract] = {}
+    for path in sorted(directory.glob("*.yml")):
+        with open(path, encoding="utf-8") as fh:
+            c = parse_contract(yaml.safe_load(fh), path)
+        if c.name != path.stem:
+            raise ContractError(f"{path}: feed name {c.name!r} differs from the file name")
+        contracts[c.name] = c
+    _validate_parents(contracts)
+    return contracts

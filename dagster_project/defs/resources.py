@@ -1,0 +1,31 @@
+"""The resources every stage is given: the encrypted warehouse and dbt."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from dagster_project.config import paths
+from dagster_project.defs.conform.project import dbt_resource
+from dagster_project.platform import warehouse
+
+
+class WarehouseResource(DuckDBResource):
+    """dagster-duckdb's resource (so the `duckdb` key and its API stay), opening the encrypted
+    warehouse at `database` through warehouse.py and, like dagster-duckdb, waiting while another
+    process writes to it. `connection_config` is not used: the connection is warehouse.py's."""
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = warehouse.wait_for_lock(lambda: warehouse.connect(path=Path(self.database)))
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def resources() -> dict:
+    """The warehouse, at the one path every stage reads (HUB_DATA_DIR), encrypted; and dbt."""
+    return {"duckdb": WarehouseResource(database=str(paths().warehouse)), "dbt": dbt_resource()}

@@ -1,0 +1,111 @@
+"""The published tiers in Dagster: the population denominators, the dbt marts (Level 1, 2
+and 3 schemas in the warehouse), the release staged as three new files and checked there by
+four blocking checks, and only then published by renaming the files into place."""
+
+import datetime as dt
+import functools
+import json
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
+
+from dagster_project.config import key_variable, paths
+from dagster_project.defs.conform.project import Translator, manifest, project
+from dagster_project.platform import keys
+from dagster_project.platform.warehouse import transaction
+from dagster_project.tiers import population, publish
+
+POPULATION = dg.AssetKey(["reference", "population"])
+STAGED = dg.AssetKey(["release", "staged"])
+PUBLISHED = dg.AssetKey(["release", "published"])
+MARTS = "marts"  # the dbt selection of the published layer (dbt/models/marts)
+
+
+@dg.asset(
+    key=POPULATION, group_name="tiers", kinds={"duckdb"},
+    description="Residents per LSOA from data/reference/population.csv: the denominators of "
+                "Level 1's rates per 1,000.",
+)  # fmt: skip
+def population_table(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    path = paths().reference / "population.csv"
+    with duckdb.get_connection() as con, transaction(con):
+        n = population.load(con, path)
+    return dg.MaterializeResult(metadata={"LSOAs": n, "file": dg.MetadataValue.path(str(path))})
+
+
+def release_id(now: dt.datetime) -> str:
+    return now.astimezone(dt.UTC).strftime("R%Y%m%dT%H%M%SZ")
+
+
+def marts_args(release: str, key_id: str) -> list[str]:
+    """`dbt build` of the marts, told which release it builds and which pseudonym key."""
+    return ["build", "--vars", json.dumps({"release_id": release, "pseudonym_key_id": key_id})]
+
+
+@functools.cache
+def marts_assets() -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=manifest(),
+        project=project(),
+        name="dbt_marts",
+        select=MARTS,
+        dagster_dbt_translator=Translator(),
+    )
+    def _marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        args = marts_args(release_id(dt.datetime.now(dt.UTC)), keys.fingerprint("pseudonym"))
+        yield from dbt.cli(args, context=context).stream()
+
+    return _marts
+
+
+def _tier_metadata(tiers: list[publish.Tier]) -> dict:
+    return {
+        t.name: dg.MetadataValue.md(
+            "| table | rows |\n| --- | --- |\n"
+            + "\n".join(f"| {name} | {rows:,} |" for name, rows in t.tables.items())
+        )
+        for t in tiers
+    }
+
+
+@functools.cache
+def staged_release() -> dg.AssetsDefinition:
+    @dg.asset(
+        key=STAGED, group_name="tiers", deps=[marts_assets()], kinds={"duckdb"},
+        description="The release written to data/marts/.next/level{1,2,3}.duckdb (Level 3 "
+                    "encrypted), where the blocking checks read it before it is published.",
+    )  # fmt: skip
+    def _staged() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata=_tier_metadata(publish.stage()))
+
+    return _staged
+
+
+@dg.asset(
+    key=PUBLISHED, group_name="tiers", deps=[STAGED], kinds={"duckdb"},
+    description="data/marts/level{1,2,3}.duckdb: the checked release, renamed into place "
+                "(readers of the previous release are never blocked).",
+)  # fmt: skip
+def published_release() -> dg.MaterializeResult:
+    tiers = [publish.describe(p, t) for t, p in zip(publish.TIERS, publish.publish(), strict=True)]
+    return dg.MaterializeResult(
+        metadata={**_tier_metadata(tiers), "summary": dg.MetadataValue.text(how_to_open(tiers))}
+    )
+
+
+def how_to_open(tiers: list[publish.Tier]) -> str:
+    """Each published file, its tables and rows, and how to open it."""
+    lines = []
+    for t in tiers:
+        path = publish.published(t.name)
+        lines.append(f"{path}: " + ", ".join(f"{n} {r:,}" for n, r in t.tables.items()))
+        if t.name in publish.ENCRYPTED:
+            lines.append(
+                f"  open: duckdb, then ATTACH '{path}' AS {t.name} (ENCRYPTION_KEY '<key>', "
+                f"READ_ONLY); USE {t.name}; the key is in {key_variable('level3')} or "
+                f"{keys.key_file('level3')}"
+            )  # fmt: skip
+        else:
+            lines.append(f"  open: duckdb -readonly {path}")
+    return "\n".join(lines)

@@ -1,0 +1,25 @@
+"""The published tiers: the marts, the staged release and its blocking checks, the published
+files, the release job and the sensor that follows a conform."""
+
+import dagster as dg
+
+from dagster_project.defs.tiers import checks
+from dagster_project.defs.tiers.assets import (
+    marts_assets,
+    population_table,
+    published_release,
+    staged_release,
+)
+from dagster_project.defs.tiers.jobs import release_job, release_sensor
+
+
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[
+            population_table, marts_assets(), staged_release(), published_release,
+            checks.no_identifiers, checks.disclosure_controlled, checks.k_anonymous,
+            checks.level3_needs_key,
+        ],
+        jobs=[release_job()],
+        sensors=[release_sensor()],
+    )  # fmt: skip

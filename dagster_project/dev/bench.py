@@ -1,0 +1,519 @@
+"""Benchmarks, run by hand (`make bench` or `python -m dagster_project.dev.bench generate`), never
+as timed tests: the machines are shared and noisy. Each prints a Markdown table row to paste
+into docs/benchmarks.md with the command that produced it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _hub_generate(population: int, months: str, out: Path) -> tuple[float, float, str]:
+    """Wall time, peak resident memory (MiB) and the summary line of one `hub generate`."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster_project.cli",
+        "generate",
+        "--population",
+        str(population),
+        "--months",
+        months,
+        "--seed",
+        "42",
+        "--out",
+        str(out / "landing"),
+        "--truth",
+        str(out / "truth"),
+        "--reference",
+        str(out / "reference"),
+        "--quiet",
+    ]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, in KiB on Linux
+    seconds = time.perf_counter() - start
+    if status:
+        raise SystemExit(f"hub generate failed for population {population}")
+    delivered = next(line for line in stdout.splitlines() if line.startswith("Delivered"))
+    return seconds, usage.ru_maxrss / 1024, delivered.split(" to ")[0]
+
+
+def generate(populations: list[int], months: str) -> None:
+    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print("| population | months | wall time (s) | peak memory (MiB) | delivered | on disk (MiB) |")
+    print("| ---: | --- | ---: | ---: | --- | ---: |")
+    for n in populations:
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, peak, delivered = _hub_generate(n, months, Path(tmp))
+            size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file()) / 2**20
+        print(
+            f"| {n:,} | {months} | {seconds:.1f} | {peak:,.0f} | {delivered} | {size:,.0f} |",
+            flush=True,
+        )
+
+
+def _ingest_child(root: Path, months: list[str]) -> None:
+    """Ingest every feed for each month in this process; print the stage times as JSON."""
+    import functools
+    import json
+
+    from dagster_project.config import Paths
+    from dagster_project.contracts.model import load_contracts
+    from dagster_project.ingest.archive import connection
+    from dagster_project.ingest.load import ingest
+
+    where = Paths(root)
+
+    connect = functools.partial(connection, where.warehouse)
+
+    from dagster_project.ingest.gate import _batch_definition
+
+    clock = time.perf_counter()
+    _batch_definition()  # Great Expectations loads once per process
+    totals = {
+        "startup": time.perf_counter() - clock,
+        "read": 0.0,
+        "gate": 0.0,
+        "write": 0.0,
+        "records": 0,
+        "refused": 0,
+    }
+    for month in months:
+        for contract in load_contracts().values():
+            outcome = ingest(contract, month, connect, where)
+            for stage, seconds in outcome.seconds.items():
+                totals[stage] += seconds
+            totals["records"] += outcome.rows
+            totals["refused"] += not outcome.passed
+    print(json.dumps(totals))
+
+
+def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, stdout
+
+
+def ingest(population: int, months: str) -> None:
+    """Ingest plus gate of every feed for the months, in-process and through Dagster."""
+    import json
+    import shutil
+
+    from dagster_project.dev.synth.region import month_range
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        _hub_generate(population, months, root)
+        shutil.move(str(root / "reference"), str(root / "ref"))
+        print(
+            f"{population:,} people, months {months}, {platform.machine()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}"
+        )
+        wall, peak, out = _timed(
+            [sys.executable, "-m", "dagster_project.dev.bench", "_ingest", str(root), months]
+        )
+        t = json.loads(out.strip().splitlines()[-1])
+        n = len(month_range(months))
+        work = t["read"] + t["gate"] + t["write"]
+        print(
+            f"in-process ingest: {t['records']:,} records, {t['refused']} refused; wall "
+            f"{wall:.1f} s ({wall / n:.1f} s a month), peak {peak:,.0f} MiB"
+        )
+        print(
+            f"  read {t['read']:.1f} s, gate {t['gate']:.1f} s, write {t['write']:.1f} s, and "
+            f"{t['startup']:.1f} s once to load Great Expectations"
+        )
+        print(
+            f"  the gate adds {t['gate'] / (work - t['gate']):.0%} to reading and writing, "
+            f"{(t['gate'] + t['startup']) / (work - t['gate']):.0%} with its start-up"
+        )
+        shutil.rmtree(root / "warehouse")
+        env = {**os.environ, "HUB_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster")}
+        wall, peak, out = _timed(
+            [sys.executable, "-m", "dagster_project.cli", "refresh", "--month", months], env
+        )
+        print(
+            f"through Dagster (hub refresh): wall {wall:.1f} s ({wall / n:.1f} s a month), "
+            f"peak {peak:,.0f} MiB; {out.strip().splitlines()[-2]}"
+        )
+
+
+def _base_region(population: int, months: str, root: Path) -> dict:
+    """Generate a region, ingest it in-process and conform it through Dagster (dbt, then the
+    spine's first link); the timings."""
+    env = {**os.environ, "HUB_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster")}
+    seconds, _, delivered = _hub_generate(population, months, root)
+    ingest_s, _, _ = _timed(
+        [sys.executable, "-m", "dagster_project.dev.bench", "_ingest", str(root), months], env
+    )
+    conform_s, peak, out = _timed([sys.executable, "-m", "dagster_project.cli", "conform"], env)
+    return {"generate": seconds, "ingest": ingest_s, "conform": conform_s, "peak": peak,
+            "delivered": delivered, "out": out}  # fmt: skip
+
+
+def _print_evaluation(path: Path) -> None:
+    from dagster_project.platform.warehouse import connect
+
+    with connect(read_only=True, path=path) as con:
+        run = con.execute(
+            "select run_id from spine.runs order by started_at desc limit 1"
+        ).fetchone()[0]
+
+        def table(scope: str, label: str, order: str) -> None:
+            rows = con.execute(
+                f"select {label}, true_positives + false_negatives as true_pairs, precision, "
+                f"recall, f1 from spine.evaluation where run_id = ? and scope {scope} "
+                f"order by {order}",
+                [run],
+            ).fetchall()
+            print(f"| {label.split(' as ')[-1]} | true pairs | precision | recall | F1 |")
+            print("| --- | ---: | ---: | ---: | ---: |")
+            for name, pairs, p, r, f in rows:
+                cells = " | ".join("" if v is None else f"{v:.4f}" for v in (p, r, f))
+                print(f"| {name} | {pairs:,.0f} | {cells} |")
+            print()
+
+        table("in ('all records', 'records with a name or date of birth')", "scope", "scope")
+        table("= 'error'", "error", "error")
+        table("= 'feed pair'", "feed_a || ' - ' || feed_b as feed_pair", "true_pairs desc")
+
+
+def spine_accuracy(population: int, months: str) -> None:
+    """The person spine on a generated region through the whole pipeline, against the truth."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t = _base_region(population, months, root)
+        print(
+            f"{population:,} people, months {months} ({t['delivered']}); {platform.machine()}, "
+            f"{os.cpu_count()} cores. Ingest {t['ingest']:.0f} s; `hub conform` (dbt and the "
+            f"spine's first link) {t['conform']:.0f} s, peak {t['peak']:,.0f} MiB."
+        )
+        print("\n".join(line for line in t["out"].splitlines() if line.strip()))
+        print()
+        _print_evaluation(root / "warehouse" / "hub.duckdb")
+
+
+# A copy of the region's person records as other people with the same statistics: surnames
+# and postcodes moved along their sorted vocabularies, birth dates moved by weeks.
+DISGUISE = """
+with s as (select surname, row_number() over (order by surname) - 1 as i,
+                  count(*) over () as n
+           from (select distinct surname from base where surname is not null)),
+     p as (select postcode, row_number() over (order by postcode) - 1 as i,
+                  count(*) over () as n
+           from (select distinct postcode from base where postcode is not null))
+select b.* replace (
+    'c{k}-' || b.person_record_id as person_record_id,
+    'c{k}-' || b.record_id as record_id,
+    'c{k}-' || b.agency_ref as agency_ref,
+    s2.surname as surname,
+    b.date_of_birth + {days} as date_of_birth,
+    p2.postcode as postcode)
+from base b
+left join s s1 on s1.surname = b.surname
+left join s s2 on s2.i = (s1.i + {k} * 7919) % s1.n
+left join p p1 on p1.postcode = b.postcode
+left join p p2 on p2.i = (p1.i + {k} * 104729) % p1.n
+"""
+
+
+def _scaled(copies: int, limit: int, first: int = 1) -> str:
+    parts = [DISGUISE.format(k=k, days=7 * k) for k in range(first, first + copies)]
+    return " union all ".join(f"({q})" for q in parts) + f" limit {limit}"
+
+
+def _spine_child() -> None:
+    """One spine refresh in this process; its figures as JSON."""
+    import json
+
+    from dagster_project.people import spine
+
+    run = spine.refresh()
+    print(json.dumps({"kind": run.kind, "records": run.records, "new": run.new_records,
+                      "pairs": run.pairs_scored, "persons": run.persons,
+                      "seconds": run.seconds, "phases": run.phases}))  # fmt: skip
+
+
+def _timed_spine(root: Path) -> tuple[float, float, dict]:
+    import json
+
+    env = {**os.environ, "HUB_DATA_DIR": str(root)}
+    wall, peak, out = _timed([sys.executable, "-m", "dagster_project.dev.bench", "_spine"], env)
+    return wall, peak, json.loads(out.strip().splitlines()[-1])
+
+
+def spine_speed(population: int, months: str, full: int, existing: int, new: int) -> None:
+    """Full linkage of `full` records, and an incremental refresh of `new` records against
+    `existing`, on disguised copies of a generated region's person records."""
+    import shutil
+
+    from dagster_project.people import evaluation, features, ids, spine
+    from dagster_project.platform.warehouse import attach, connect, memory
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        t = _base_region(population, months, base)
+        with connect(read_only=True, path=base / "warehouse" / "hub.duckdb") as con:
+            n = con.execute("select count(*) from intermediate.int_person_records").fetchone()[0]
+        print(f"base: {population:,} people, months {months}: {n:,} person records "
+              f"(generate {t['generate']:.0f} s, ingest {t['ingest']:.0f} s, conform "
+              f"{t['conform']:.0f} s)")  # fmt: skip
+
+        def warehouse(name: str, rows_sql: str, rows: int) -> Path:
+            root = Path(tmp) / name
+            (root / "warehouse").mkdir(parents=True)
+            shutil.copytree(base / "models", root / "models")
+            with connect(path=root / "warehouse" / "hub.duckdb") as con:
+                attach(con, base / "warehouse" / "hub.duckdb", "b", "warehouse", read_only=True)
+                con.execute("create table base as select * from b.intermediate.int_person_records")
+                con.execute("create schema intermediate")
+                con.execute(f"create table intermediate.int_person_records as {rows_sql}")
+            return root
+
+        copies = -(-full // n)
+        root = warehouse("full", _scaled(copies, full), full)
+        shutil.rmtree(root / "models")  # the first link trains its own model
+        wall, peak, r = _timed_spine(root)
+        print(f"full linkage of {r['records']:,} records (first link, training included): wall "
+              f"{wall:.1f} s, peak {peak:,.0f} MiB; {r['pairs']:,} pairs scored; stages "
+              f"{r['phases']}")  # fmt: skip
+        shutil.rmtree(root)
+
+        copies = -(-existing // n)
+        root = warehouse("incremental", _scaled(copies, existing), existing)
+        with memory() as con:
+            attach(con, root / "warehouse" / "hub.duckdb", "wh", "warehouse")
+            con.execute(spine.SCHEMA)
+            con.execute("use wh")
+            # The existing spine as a perfect linker would have left it (the true persons):
+            # what an incremental run costs does not depend on how the IDs were made.
+            recs = """(select person_record_id as record_id, source_feed as source, role,
+                       period, substr(record_id, strpos(record_id, '-') + 1)
+                       as source_record_id, forename,
+                       surname, date_of_birth, person_record_id as copy_id
+                       from wh.intermediate.int_person_records)"""
+            con.execute(
+                "create table r as select *, split_part(copy_id, '-', 1) as copy, "
+                f"substr(copy_id, strpos(copy_id, '-') + 1) as original from {recs}"
+            )
+            attach(con, base / "warehouse" / "hub.duckdb", "b", "warehouse", read_only=True)
+            base_recs = """(select person_record_id as record_id, source_feed as source, role,
+                            period, record_id as source_record_id, forename, surname,
+                            date_of_birth from b.intermediate.int_person_records)"""
+            evaluation.load_truth(con, base / "truth" / "records", base_recs)
+            con.execute(f"""
+                insert into wh.spine.person_ids
+                select r.record_id, '{ids.PREFIX}' || lpad((dense_rank() over (
+                           order by r.copy, coalesce(t.true_id, r.record_id)))::varchar,
+                           {ids.WIDTH}, '0'),
+                       r.source, null, r.period, 'bench'
+                from r left join truth t on t.unique_id = r.original
+            """)
+            spine.register_home_uprns(con)
+            con.execute(f"create table spine_records as {spine.RECORDS}")
+            features.prepare(con, "spine_records", "wh.spine.person_features")
+            con.execute("insert into wh.intermediate.int_person_records "
+                        + _scaled(-(-new // n), new, first=copies + 1))  # fmt: skip
+        wall, peak, r = _timed_spine(root)
+        print(f"incremental: {r['new']:,} new records against {r['records'] - r['new']:,}: "
+              f"wall {wall:.1f} s, peak {peak:,.0f} MiB; {r['pairs']:,} pairs scored; stages "
+              f"{r['phases']}")  # fmt: skip
+
+
+def _written_mentions(g, n: int, seed: int):
+    """n mentions of the gazetteer's properties and streets as agencies write them: a fifth
+    street locations, the rest addresses, a quarter of those in another style, postcodes with
+    the generator's format errors; and the truth of each."""
+    import numpy as np
+    import pandas as pd
+
+    from dagster_project.dev.synth import errors
+    from dagster_project.dev.synth.addresses import STYLES, format_postcode, one_line, premises
+
+    rng = np.random.default_rng(seed)
+    short = dict(zip(g.streets.usrn, g.streets.street_short, strict=True))
+    sample = g.properties.iloc[rng.integers(0, len(g.properties), n)]
+    sample = sample.astype(object).where(sample.notna(), None)
+    rows, truth = [], []
+    for i, p in enumerate(sample.itertuples()):
+        pid = f"m{i}"
+        if rng.random() < 0.2:
+            rows.append((pid, f"{p.street}, {p.town.title()}", None, None))
+            truth.append((pid, None, int(p.usrn)))
+            continue
+        style = str(rng.choice(STYLES[1:])) if rng.random() < 0.25 else "standard"
+        line1 = premises(p.sub_building, p.building_name, p.building_number, p.street, style,
+                         short.get(p.usrn), None if p.sub_building else p.organisation)  # fmt: skip
+        pc = p.postcode
+        if rng.random() < 0.01:
+            pc = errors.postcode_typo(rng, pc)
+        pc = format_postcode(pc, rng.random() < 0.05, rng.random() < 0.02)
+        rows.append((pid, one_line(line1, p.locality, p.town, None, style), line1, pc))
+        truth.append((pid, int(p.uprn), int(p.usrn)))
+    mentions = pd.DataFrame(rows, columns=["place_record_id", "address", "address_line1",
+                                           "postcode"])  # fmt: skip
+    mentions["easting"] = mentions["northing"] = pd.array([None] * n, dtype="Int64")
+    return mentions, pd.DataFrame(truth, columns=["place_record_id", "uprn", "usrn"])
+
+
+def place_speed(properties: int, mentions: int) -> None:
+    """Matching against a gazetteer of `properties`, the mentions written from it."""
+    import duckdb
+    import numpy as np
+
+    from dagster_project.config import memory_limit
+    from dagster_project.dev.synth.gazetteer import build_gazetteer
+    from dagster_project.places import match
+
+    clock = time.perf_counter()
+    g = build_gazetteer(int(properties * 0.95), np.random.default_rng(1))
+    raw, truth = _written_mentions(g, mentions, seed=2)
+    gaz = g.properties.drop(columns="building_key")  # noqa: F841 (read by DuckDB)
+    print(
+        f"{len(gaz):,} properties, {len(raw):,} mentions written "
+        f"({time.perf_counter() - clock:.0f} s); {platform.machine()}, {os.cpu_count()} cores"
+    )
+    with duckdb.connect() as con:
+        con.execute(f"set memory_limit = '{memory_limit()}'")
+        con.execute("create table gaz as select * from gaz")
+        con.execute("create table raw_mentions as select * from raw")
+        con.execute("create table decisions (place_record_id varchar, uprn bigint, "
+                    "usrn bigint, match boolean)")  # fmt: skip
+        stages = {}
+        for name, step in (
+            ("prepare gazetteer", match.prepare_gazetteer),
+            ("parse mentions", match.prepare_mentions),
+            ("score properties", match.score_properties),
+            ("score streets", match.score_streets),
+            ("decide", match.decide),
+        ):
+            t = time.perf_counter()
+            step(con)
+            stages[name] = time.perf_counter() - t
+        matching = sum(v for k, v in stages.items() if k != "prepare gazetteer")
+        print(
+            f"matching {len(raw):,} mentions: {matching:.1f} s, "
+            f"{len(raw) / matching:,.0f} mentions a second; gazetteer prepared once in "
+            f"{stages['prepare gazetteer']:.1f} s; stages "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
+        )
+        rows = con.execute("""
+            select case when t.uprn is null then 'street' else 'property' end, count(*),
+                   avg((coalesce(m.uprn = t.uprn, false)
+                        or (t.uprn is null and m.uprn is null and m.usrn = t.usrn))::int),
+                   avg((m.method <> 'none' and not coalesce(m.uprn = t.uprn, false)
+                        and not (t.uprn is null and m.uprn is null
+                                 and coalesce(m.usrn = t.usrn, false)))::int)
+            from place_matches m join truth t using (place_record_id) group by 1 order by 1
+        """).fetchall()  # fmt: skip
+        for kind, n, right, wrong in rows:
+            print(
+                f"  {kind} mentions: {n:,}, {right:.2%} to the true place, "
+                f"{wrong:.2%} to a wrong one"
+            )
+
+
+def person_uprn() -> None:
+    """The person linker on the warehouse's person records (HUB_DATA_DIR) twice, trained on
+    each: without the home's UPRN, and with it (from spine.place_matches); each against the
+    truth."""
+    from dagster_project.config import paths
+    from dagster_project.people import evaluation
+    from dagster_project.people.link import link_file
+    from dagster_project.people.spine import RECORDS, register_home_uprns
+    from dagster_project.platform.warehouse import attach, memory
+
+    with tempfile.TemporaryDirectory() as tmp, memory() as con:
+        attach(con, paths().warehouse, "wh", "warehouse", read_only=True)
+        register_home_uprns(con)
+        con.execute(f"create table recs as {RECORDS}")
+        evaluation.load_truth(con, paths().root / "truth" / "records", "recs")
+        n, with_uprn = con.execute("select count(*), count(uprn) from recs").fetchone()
+        print(f"{n:,} person records, {with_uprn:,} with a home UPRN")
+        print(
+            "| home compared by | precision | recall | F1 | recall, named or dated | "
+            "recall, address written another way | recall, stale address |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for label, columns in (("address words and postcode", "* exclude (uprn)"),
+                               ("UPRN, then address words and postcode", "*")):  # fmt: skip
+            source, out = Path(tmp) / "in.parquet", Path(tmp) / "out.parquet"
+            con.execute(f"copy (select {columns} from recs) to '{source}' (format parquet)")
+            link_file(source, out)
+            con.execute(f"""
+                create or replace table clusters as
+                select o.record_id as unique_id, o.person_id as cluster_id, r.source, r.agency
+                from read_parquet('{out}') o join recs r using (record_id)
+            """)
+            a, named = evaluation.overall(con), evaluation.overall(con, identifiable_only=True)
+            errors = {r["error"]: r["recall"] for r in evaluation.by_error(con)}
+            print(
+                f"| {label} | {a['precision']:.4f} | {a['recall']:.4f} | {a['f1']:.4f} | "
+                f"{named['recall']:.4f} | {errors.get('address_variant', 0):.4f} | "
+                f"{errors.get('stale_address', 0):.4f} |"
+            )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m dagster_project.dev.bench")
+    sub = p.add_subparsers(dest="what", required=True)
+    g = sub.add_parser("generate", help="time and peak memory of `hub generate`")
+    g.add_argument(
+        "--population", type=int, action="append", help="repeatable; default 20k, 250k and 2.5M"
+    )
+    g.add_argument("--months", default="2024-01:2024-12")
+    i = sub.add_parser("ingest", help="time ingest plus gate of generated months")
+    i.add_argument("--population", type=int, default=2_500_000)
+    i.add_argument("--months", default="2024-01")
+    a = sub.add_parser("spine-accuracy", help="the person spine against the truth")
+    a.add_argument("--population", type=int, default=250_000)
+    a.add_argument("--months", default="2024-01:2024-12")
+    s = sub.add_parser("spine-speed", help="full and incremental person linkage at scale")
+    s.add_argument("--population", type=int, default=250_000)
+    s.add_argument("--months", default="2024-01:2024-12")
+    s.add_argument("--full", type=int, default=1_000_000, help="records for the full linkage")
+    s.add_argument("--existing", type=int, default=6_000_000, help="records in the spine")
+    s.add_argument("--new", type=int, default=100_000, help="new records of the month")
+    ps = sub.add_parser("place-speed", help="place matching against a large gazetteer")
+    ps.add_argument("--properties", type=int, default=1_000_000)
+    ps.add_argument("--mentions", type=int, default=300_000)
+    sub.add_parser("person-uprn", help="person linkage with and without the home's UPRN")
+    sub.add_parser("_spine", help=argparse.SUPPRESS)
+    c = sub.add_parser("_ingest", help=argparse.SUPPRESS)
+    c.add_argument("root", type=Path)
+    c.add_argument("months")
+    args = p.parse_args()
+    if args.what == "generate":
+        generate(args.population or [20_000, 250_000, 2_500_000], args.months)
+    elif args.what == "ingest":
+        ingest(args.population, args.months)
+    elif args.what == "spine-accuracy":
+        spine_accuracy(args.population, args.months)
+    elif args.what == "spine-speed":
+        spine_speed(args.population, args.months, args.full, args.existing, args.new)
+    elif args.what == "place-speed":
+        place_speed(args.properties, args.mentions)
+    elif args.what == "person-uprn":
+        person_uprn()
+    elif args.what == "_spine":
+        _spine_child()
+    else:
+        from dagster_project.dev.synth.region import month_range
+
+        _ingest_child(args.root, month_range(args.months))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""One month of one feed, from landing to the archive: open the supply, run the gate, then
+either append it (replacing that month) or quarantine it. Dagster's feed assets, the CLI and
+the tests all come through `ingest`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from dagster_project.config import Paths
+from dagster_project.contracts.model import Contract
+from dagster_project.ingest import archive, gate
+from dagster_project.ingest.quarantine import destination, quarantine
+from dagster_project.ingest.supplies import MONTH, Supply, SupplyChanging, SupplyError, open_supply
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+@dataclass
+class Outcome:
+    feed: str
+    period: str
+    status: str  # loaded | replaced | unchanged | quarantined | missing | changing
+    sentence: str  # what happened, in one sentence; no personal data
+    rows: int = 0
+    supply_id: str | None = None
+    quarantine_path: Path | None = None
+    gate_result: gate.GateResult | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # read, gate, write
+
+    @property
+    def passed(self) -> bool:
+        return self.status in ("loaded", "replaced", "unchanged")
+
+
+def signature(folder: Path) -> list:
+    """What the sensor compares to notice a new or replaced supply without reading it."""
+    return sorted(
+        [p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.iterdir() if p.is_file()
+    )
+
+
+def _state_file(where: Paths, contract: Contract, period: str) -> Path:
+    return where.landing_state / contract.name / f"{period}.json"
+
+
+def seen(where: Paths, contract: Contract, period: str, sig: list) -> bool:
+    """Whether this exact supply was already processed (the sensor's test). A state file that
+    cannot be read counts as unseen: at worst the supply is read again, a no-op."""
+    try:
+        return json.loads(_state_file(where, contract, period).read_text())["signature"] == sig
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _remember(where: Paths, contract: Contract, period: str, sig: list, sha: str) -> None:
+    state = _state_file(where, contract, period)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    partial = state.with_suffix(".tmp")
+    partial.write_text(json.dumps({"signature": sig, "sha256": sha}))
+    os.replace(partial, state)  # a sensor never sees half a file
+
+
+def _advice(contract: Contract, period: str, where: Paths) -> str:
+    who = contract.supplier.get("email") or contract.agency_name
+    return (
+        f"ask {contract.agency_name} ({who}) for a corrected supply, put it in "
+        f"{contract.landing_dir(where.landing, period)}/ and re-run the {period} "
+        f"partition of {contract.name}"
+    )
+
+
+def ingest(
+    contract: Contract,
+    period: str,
+    connect: Connect,
+    where: Paths,
+    on_stage: Callable[[str], None] = lambda stage: None,
+) -> Outcome:
+    if not MONTH.match(period):
+        raise ValueError(f"{period!r} is not a month (YYYY-MM)")
+    folder = contract.landing_dir(where.landing, period)
+    with connect() as con:
+        if archive.ensure(con, contract):  # a new warehouse has seen nothing yet
+            shutil.rmtree(where.landing_state, ignore_errors=True)
+        current = archive.loaded(con, contract.name, period)
+    if not folder.is_dir():
+        return _nothing_landed(contract, period, folder, current)
+
+    processed = archive.now()
+    sig = signature(folder)  # before reading: a supply replaced meanwhile is read again
+    clock = time.perf_counter()
+    try:
+        supply = open_supply(contract, folder, period)
+    except SupplyChanging as e:
+        return Outcome(contract.name, period, "changing", f"{e}; it will be read again")
+    except SupplyError as e:
+        return _refuse(
+            contract,
+            period,
+            connect,
+            where,
+            folder,
+            str(e),
+            _unreadable_row(contract, period, processed),
+        )
+    seconds = {"read": time.perf_counter() - clock}
+    if current and current[1] == supply.sha256:
+        _remember(where, contract, period, sig, supply.sha256)
+        return Outcome(
+            contract.name,
+            period,
+            "unchanged",
+            f"{contract.name} {period}: this supply ({supply.supply_id}) is already "
+            "in the archive; nothing to do",
+            supply_id=supply.supply_id,
+        )
+
+    clock = time.perf_counter()
+    result = gate.validate(supply)
+    seconds["gate"] = time.perf_counter() - clock
+    row = _register_row(supply, processed, result)
+    if not result.success:
+        return _refuse(contract, period, connect, where, folder, result.summary(), row, result)
+
+    clock = time.perf_counter()
+    with connect() as con:
+        rows, replaced = archive.replace_month(con, supply, row, on_stage)
+    seconds["write"] = time.perf_counter() - clock
+    _remember(where, contract, period, sig, supply.sha256)
+    if rows == 0 and replaced == supply.supply_id:
+        return Outcome(
+            contract.name,
+            period,
+            "unchanged",
+            f"{contract.name} {period}: another run loaded this supply first; nothing to do",
+            supply_id=supply.supply_id,
+            seconds=seconds,
+        )
+    dups = (
+        f" ({result.exact_duplicates} exact duplicate rows kept as delivered)"
+        if result.exact_duplicates
+        else ""
+    )
+    extra = f"; it replaces {replaced}" if replaced else ""
+    return Outcome(
+        contract.name,
+        period,
+        "replaced" if replaced else "loaded",
+        f"{contract.name} {period}: loaded {rows:,} rows{dups}{extra}; {result.summary()}",
+        rows,
+        supply.supply_id,
+        gate_result=result,
+        warnings=supply.warnings,
+        seconds=seconds,
+    )
+
+
+def _register_row(supply: Supply, processed, result: gate.GateResult) -> dict:
+    c, meta = supply.contract, supply.metadata
+    month_end = pd.Period(supply.period, "M").end_time.date()
+    received = min(p.stat().st_mtime for p in supply.folder.iterdir())
+    return {
+        "supply_id": supply.supply_id, "feed": c.name, "agency": c.agency,
+        "period": supply.period, "source_file": supply.path.name,
+        "file_sha256": supply.sha256, "records_declared": meta.get("records"),
+        "records_read": len(supply.frame), "exact_duplicates": result.exact_duplicates,
+        "date_supplied": meta.get("date_supplied"),
+        "due_date": month_end + pd.Timedelta(days=c.delivery_day),
+        "received_at": pd.Timestamp(received, unit="s").floor("s").to_pydatetime(),
+        "processed_at": processed, "gate": "passed" if result.success else "failed",
+        "status": "loaded",
+    }  # fmt: skip
+
+
+def _unreadable_row(contract: Contract, period: str, processed) -> dict:
+    return {"supply_id": f"{contract.name}/{period}/unreadable", "feed": contract.name,
+            "agency": contract.agency, "period": period, "processed_at": processed,
+            "gate": "not run"}  # fmt: skip
+
+
+def _refuse(
+    contract: Contract,
+    period: str,
+    connect: Connect,
+    where: Paths,
+    folder: Path,
+    reason: str,
+    row: dict,
+    result: gate.GateResult | None = None,
+) -> Outcome:
+    """Register the refusal, then move the supply out of landing (if the move fails, the
+    register says where it was going and the sensor will offer the supply again)."""
+    advice = _advice(contract, period, where)
+    dest = destination(where.quarantine, contract, period, row["processed_at"])
+    with connect() as con:
+        archive.register(
+            con, {**row, "status": "quarantined", "reason": reason, "quarantine_path": str(dest)}
+        )
+    quarantine(
+        folder,
+        dest,
+        contract,
+        period,
+        reason,
+        advice,
+        row["processed_at"],
+        result.result if result else None,
+    )
+    return Outcome(
+        contract.name,
+        period,
+        "quarantined",
+        f"{contract.name} {period} refused: {reason}. The supply is in {dest}; {advice}.",
+        supply_id=row["supply_id"],
+        quarantine_path=dest,
+        gate_result=result,
+    )
+
+
+def _nothing_landed(contract: Contract, period: str, folder: Path, current) -> Outcome:
+    if current:
+        return Outcome(
+            contract.name,
+            period,
+            "unchanged",
+            f"{contract.name} {period}: no new supply in {folder}; the archive keeps {current[0]}",
+            supply_id=current[0],
+        )
+    due = pd.Period(period, "M").end_time.date() + pd.Timedelta(days=contract.delivery_day)
+    return Outcome(
+        contract.name,
+        period,
+        "missing",
+        f"{contract.name} {period}: no supply has landed in {folder} (due on "
+        f"{due:%d %B %Y} from {contract.agency_name}); the sensor will load it when "
+        "it arrives",
+    )

@@ -1,0 +1,297 @@
+"""Open a month's supply as delivered: its `supply.yml` (the metadata of seeds/003 section 3.4)
+checked against the folder it arrived in and the file it describes, and the data file read
+strictly in the format and encoding the contract declares (CSV with any delimiter, a BOM, a
+legacy code page, or .xlsx).
+
+Values stay text, exactly as delivered (typing belongs to staging); an empty value is NULL.
+Anything that cannot be read raises SupplyError naming the file and the reason; nothing is
+guessed or silently dropped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import yaml
+
+from dagster_project.contracts.model import Contract
+
+METADATA = "supply.yml"
+MAX_FIELD = 131_072  # characters; a longer field is refused, not read into memory
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class SupplyError(ValueError):
+    """A supply that cannot be accepted; the message names the file and the reason."""
+
+
+class SupplyChanging(RuntimeError):
+    """The supply was replaced while being read: not a refusal; read it again later."""
+
+
+@dataclass
+class Supply:
+    contract: Contract
+    period: str
+    folder: Path
+    path: Path  # the data file
+    metadata: dict
+    sha256: str
+    frame: pd.DataFrame  # the contract's columns as delivered, text or None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def supply_id(self) -> str:
+        return f"{self.contract.name}/{self.period}/{self.sha256[:12]}"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_metadata(folder: Path) -> dict:
+    path = folder / METADATA
+    try:
+        with open(path, encoding="utf-8") as fh:
+            meta = yaml.safe_load(fh)
+    except FileNotFoundError as e:
+        raise SupplyError(f"{path}: no supply.yml was delivered with the data") from e
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise SupplyError(f"{path}: supply.yml is not valid YAML ({e})") from e
+    if not isinstance(meta, dict):
+        raise SupplyError(f"{path}: supply.yml is not a mapping of metadata fields")
+    return meta
+
+
+def check_metadata(meta: dict, contract: Contract, period: str, folder: Path) -> str:
+    """Check supply.yml against the folder it arrived in; returns the data file's name."""
+    where = folder / METADATA
+    missing = [k for k in ("feed", "period", "file", "records", "date_supplied") if k not in meta]
+    if missing:
+        raise SupplyError(f"{where}: supply.yml lacks {', '.join(missing)}")
+    if meta["feed"] != contract.name:
+        raise SupplyError(
+            f"{where}: supply.yml is for feed {meta['feed']!r}, but it was "
+            f"delivered in the folder of {contract.name!r}"
+        )
+    p = meta["period"]
+    if (
+        not isinstance(p, dict)
+        or str(p.get("start", ""))[:7] != period
+        or str(p.get("end", ""))[:7] != period
+    ):
+        raise SupplyError(
+            f"{where}: supply.yml covers {p!r}, not the month of its folder, {period}"
+        )
+    records = meta["records"]
+    if not isinstance(records, int) or isinstance(records, bool) or not 0 <= records < 2**31:
+        raise SupplyError(f"{where}: records must be a whole number, not {records!r}")
+    if not isinstance(meta["date_supplied"], dt.date):
+        raise SupplyError(
+            f"{where}: date_supplied must be a date written YYYY-MM-DD, not "
+            f"{str(meta['date_supplied'])[:20]!r}"
+        )
+    f = meta["file"]
+    name = f.get("name") if isinstance(f, dict) else None
+    if not isinstance(name, str) or not name:
+        raise SupplyError(f"{where}: supply.yml names no data file")
+    if Path(name).name != name or name in (".", "..") or "\\" in name:
+        raise SupplyError(
+            f"{where}: the file name {name!r} is a path, not a file in the supply's folder; refused"
+        )
+    expected = contract.file.filename(period)
+    if name != expected:
+        raise SupplyError(
+            f"{where}: the data file is {name!r}, but {contract.name} supplies "
+            f"for {period} are named {expected!r} (a file for another feed?)"
+        )
+    keys = ("format", "delimiter", "encoding") if contract.file.format == "csv" else ("format",)
+    for key in keys:
+        declared, agreed = f.get(key), getattr(contract.file, key)
+        if declared is not None and declared != agreed:
+            raise SupplyError(
+                f"{where}: the supply is {key} {declared!r}, but the feed's "
+                f"contract says {agreed!r}; if the agency has changed its export, "
+                "change the contract"
+            )
+    others = sorted(p.name for p in folder.iterdir() if p.name not in (METADATA, name))
+    if others:
+        raise SupplyError(
+            f"{folder}: unexpected files {others} beside {name} (a file for another feed?)"
+        )
+    return name
+
+
+def open_supply(contract: Contract, folder: Path, period: str) -> Supply:
+    """Read and check a supply without accepting it (the gate decides that)."""
+    meta = read_metadata(folder)
+    name = check_metadata(meta, contract, period, folder)
+    path = folder / name
+    if path.is_dir():
+        raise SupplyError(f"{path}: supply.yml names a folder, not a data file")
+    if not path.is_file():
+        raise SupplyError(f"{path}: supply.yml names this file, but it was not delivered")
+    before = path.stat()
+    checksum = sha256(path)
+    declared = meta["file"].get("sha256")
+    if declared and declared != checksum:
+        raise SupplyError(
+            f"{path}: the file's SHA-256 differs from supply.yml's (damaged or replaced in transit)"
+        )
+    warnings: list[str] = []
+    frame = read_data(contract, path, warnings)
+    after = path.stat()
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        raise SupplyChanging(f"{path}: the file changed while it was being read")
+    return Supply(contract, period, folder, path, meta, checksum, frame, warnings)
+
+
+def read_data(contract: Contract, path: Path, warnings: list[str] | None = None) -> pd.DataFrame:
+    """Every column as delivered (text, None for empty), in file order."""
+    warnings = [] if warnings is None else warnings
+    if path.stat().st_size == 0:
+        raise SupplyError(f"{path}: the file is empty")
+    if contract.file.format == "xlsx":
+        header, rows = _read_xlsx(path, contract.file.sheet)
+    else:
+        header, rows = _read_csv(path, contract.file.delimiter, contract.file.encoding, warnings)
+    if len(set(header)) != len(header):
+        raise SupplyError(f"{path}: the header repeats a column name")
+    return pd.DataFrame(rows, columns=header, dtype=object)
+
+
+def _looks_like_utf8(path: Path) -> bool:
+    """Whether a file has non-ASCII bytes that all decode as UTF-8 (a legacy code page file
+    almost never does)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    non_ascii = False
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            non_ascii = non_ascii or max(chunk) > 127
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+    return non_ascii
+
+
+def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig")
+    if head.startswith(codecs.BOM_UTF8) and utf8:
+        if encoding != "utf-8-sig":  # harmless, common when an agency changes export tool
+            warnings.append("the file starts with a byte-order mark the contract does not declare")
+        encoding = "utf-8-sig"
+    elif not utf8 and (head.startswith(codecs.BOM_UTF8) or _looks_like_utf8(path)):
+        raise SupplyError(
+            f"{path}: the file is UTF-8, but the contract says {encoding}; accents would be garbled"
+        )
+    csv.field_size_limit(MAX_FIELD)  # process-wide, and no field the hub reads is longer
+    rows: list[list[str | None]] = []
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            reader = csv.reader(fh, delimiter=delimiter, strict=True)
+            header = next(reader, None)
+            if header is None:
+                raise SupplyError(f"{path}: the file has no header line")
+            width = len(header)
+            if width == 1 and any(d in header[0] for d in ",;|\t" if d != delimiter):
+                raise SupplyError(
+                    f"{path}: the header is one column: the contract says the delimiter is "
+                    f"{delimiter!r}"
+                )
+            for n, row in enumerate(reader, start=1):
+                if len(row) != width:
+                    raise SupplyError(
+                        f"{path}: data row {n} has {len(row)} fields but the header has "
+                        f"{width} (a truncated line, or a delimiter other than {delimiter!r}?)"
+                    )
+                rows.append([v if v != "" else None for v in row])
+    except UnicodeDecodeError as e:
+        raise SupplyError(
+            f"{path}: not readable as {encoding}: byte {e.object[e.start]:#04x} "
+            f"at offset {e.start} ({e.reason}); mixed encodings or binary data?"
+        ) from e
+    except csv.Error as e:
+        raise SupplyError(
+            f"{path}: not a well-formed CSV file near data row {len(rows) + 1}: {_csv_reason(e)}"
+        ) from e
+    return header, rows
+
+
+def _csv_reason(e: csv.Error) -> str:
+    text = str(e)
+    if "field larger than field limit" in text:
+        return f"a field is longer than {MAX_FIELD:,} characters"
+    if "NUL" in text:
+        return "the file holds binary data (NUL bytes)"
+    if "unexpected end of data" in text or "EOF" in text:
+        return "a quoted field is never closed (unterminated quote or truncated file)"
+    if "expected after" in text:
+        return "a quotation mark in the middle of a field (an unterminated or unescaped quote)"
+    return text
+
+
+def _cell(v) -> str | None:
+    """An xlsx cell as text. Formulas stay as their text (never evaluated); dates become ISO."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dt.time):
+        return v.strftime("%H:%M")
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _read_xlsx(path: Path, sheet: str | None):
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as e:  # openpyxl raises many types for a damaged workbook
+        raise SupplyError(f"{path}: not a readable .xlsx workbook ({type(e).__name__}: {e})") from e
+    try:
+        names = wb.sheetnames
+        if len(names) != 1:
+            raise SupplyError(
+                f"{path}: the workbook has {len(names)} sheets ({', '.join(names)}); "
+                f"the contract expects one{f', named {sheet!r}' if sheet else ''}"
+            )
+        if sheet and names[0] != sheet:
+            raise SupplyError(f"{path}: the sheet is named {names[0]!r}, not {sheet!r}")
+        values = wb[names[0]].iter_rows(values_only=True)
+        first = next(values, None)
+        if first is None:
+            raise SupplyError(f"{path}: the sheet is empty")
+        header = [str(h) if h is not None else "" for h in first]
+        while header and header[-1] == "":
+            header.pop()
+        rows = []
+        for row in values:
+            cells = [_cell(v) for v in row]
+            if any(c is not None for c in cells[len(header) :]):
+                raise SupplyError(
+                    f"{path}: data row {len(rows) + 1} has values beyond the "
+                    f"{len(header)} columns of the header"
+                )
+            rows.append((cells + [None] * len(header))[: len(header)])
+        while rows and all(c is None for c in rows[-1]):  # formatted but empty rows at the end
+            rows.pop()
+    finally:
+        wb.close()
+    return header, rows

@@ -1,0 +1,114 @@
+"""Opening the hub's encrypted DuckDB files: the warehouse, and Level 3 through `attach`.
+Every stage (Dagster, dbt's plugin, the spines, the CLI, the tests) opens them here.
+
+DuckDB cannot open an encrypted file with `duckdb.connect(path)`: a connection starts in
+memory and the file is attached with its key (docs/keys.md). DuckDB writes encrypted files
+only with the httpfs extension loaded (without it, its crypto module is read-only), and it
+would download that extension at run time: it is loaded instead from the installed package
+`duckdb-extension-httpfs`, and every download and autoload is switched off, so the hub never
+reaches the network (DESIGN.md, "Choices already checked")."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from dagster_project.config import paths
+from dagster_project.platform import keys
+
+ALIAS = "hub"  # the warehouse's catalog name, as dbt names it in the views it writes
+CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+T = TypeVar("T")
+
+
+@functools.cache
+def _httpfs() -> str:
+    import duckdb_extension_httpfs  # the package is only the extension's file
+
+    folder = Path(duckdb_extension_httpfs.__file__).parent
+    [path] = folder.glob("extensions/**/httpfs.duckdb_extension")
+    return str(path)
+
+
+def quote(text: str) -> str:
+    """A SQL string literal: DuckDB takes no parameters in ATTACH, LOAD or COMMENT ON."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def load_encryption(con: duckdb.DuckDBPyConnection) -> None:
+    """Let the connection write encrypted files (the httpfs extension, from its file), and
+    encrypt what it spills to disk when memory runs short (records, during linkage)."""
+    con.execute(f"LOAD {quote(_httpfs())}")
+    con.execute("SET temp_file_encryption = true")
+
+
+def memory() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that can attach encrypted files and never downloads anything:
+    for work whose scratch tables must not land in the files it attaches (the spines)."""
+    con = duckdb.connect(config=CONFIG)
+    load_encryption(con)
+    return con
+
+
+def attach(
+    con: duckdb.DuckDBPyConnection,
+    path: Path | str,
+    alias: str,
+    key_name: str,
+    read_only: bool = False,
+) -> None:
+    """Attach an encrypted file under `alias` with the hub's key `key_name` (keys.py); a file
+    opened for writing is created, encrypted, if it does not exist. DuckDB takes no
+    parameters in ATTACH, so the key is quoted into the statement, which is never logged; the
+    path and alias are quoted too, so no parser error can echo the statement, key and all."""
+    if not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    options = f"ENCRYPTION_KEY {quote(keys.key(key_name))}" + (", READ_ONLY" if read_only else "")
+    name = '"' + alias.replace('"', '""') + '"'
+    con.execute(f"ATTACH {quote(str(path))} AS {name} ({options})")
+
+
+def connect(read_only: bool = False, path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The warehouse (HUB_DATA_DIR's, or the one at `path`), attached as `hub` and made the
+    connection's default, so unqualified names such as `raw.asb` resolve in it."""
+    con = memory()
+    try:
+        attach(con, path or paths().warehouse, ALIAS, "warehouse", read_only)
+        con.execute(f"USE {ALIAS}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All of the block's writes, or none of them: a table replaced from a file that turns
+    out bad stays as it was."""
+    con.execute("begin")
+    try:
+        yield con
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def wait_for_lock(open_: Callable[[], T], retries: int = 10) -> T:
+    """`open_()`, tried again while another process holds the file (DuckDB allows one writer
+    per file): after 0.1 s, then twice as long each time, about 100 s in all, the wait of
+    dagster-duckdb's own resource."""
+    delay = 0.1
+    for _ in range(retries):
+        try:
+            return open_()
+        except duckdb.IOException:
+            time.sleep(delay)
+            delay *= 2
+    return open_()
