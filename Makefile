@@ -10,7 +10,7 @@ export HUB_DATA_DIR := $(abspath $(DATA))
 export DAGSTER_HOME := $(HUB_DATA_DIR)/dagster
 export HUB_EXPECTATIONS_DIR := $(abspath expectations)
 
-.PHONY: demo test dev lint bench clean
+.PHONY: demo test test-fast dev lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The inner loop: everything but the end-to-end tests, in under two minutes.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not e2e"
 
 dev: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)

@@ -64,7 +64,8 @@ def _refresh(args: argparse.Namespace) -> int:
 
     from dagster_project.contracts.model import load_contracts
     from dagster_project.definitions import defs
-    from dagster_project.defs.ingest.assets import asset_key, monthly
+    from dagster_project.defs.ingest.assets import asset_key
+    from dagster_project.defs.partitions import monthly
     from dagster_project.dev.synth.region import month_range
 
     months = month_range(args.month)
@@ -96,24 +97,17 @@ def _refresh(args: argparse.Namespace) -> int:
                 run_config=logging,
                 tags={"hub/source": "hub refresh"},
             )
-            checks = result.get_asset_check_evaluations()
-            refused = [c for c in checks if not c.passed]
-            # A refused supply fails its blocking gate check, which Dagster reports as a step
-            # failure too; only other failures are failures of the run.
-            failed = [
-                e
-                for e in result.all_events
-                if e.event_type_value == "STEP_FAILURE"
-                and e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError"
-            ]
+            refused = [c for c in result.get_asset_check_evaluations() if not c.passed]
+            passed = len(result.get_asset_check_evaluations()) - len(refused)
+            failed = _failures(result)
             print(
-                f"{month}: {len(checks) - len(refused)} passed, {len(refused)} refused, "
+                f"{month}: {passed} passed, {len(refused)} refused, "
                 f"{len(failed)} failed (run {result.run_id[:8]})"
             )
             for c in refused:
                 print(f"  {c.description}")
-            for e in failed:
-                print(f"  {e.step_failure_data.error.message.strip().splitlines()[-1]}")
+            for line in failed:
+                print(f"  {line}")
             refusals += len(refused)
             failures += len(failed)
     print(f"Warehouse: {paths().warehouse}; runs recorded in {home} (`make dev` shows them).")
@@ -125,9 +119,21 @@ def _refresh(args: argparse.Namespace) -> int:
     return 1 if failures or (args.strict and refusals) else 0
 
 
+def _failures(result) -> list[str]:
+    """Why each failed step failed, in its last line. A blocking check that fails (a refused
+    supply, a release held back) fails its step too; that is the check's to report."""
+    from dagster._core.errors import DagsterAssetCheckFailedError  # not exported by dagster
+
+    return [
+        f"{e.step_key} failed: {e.step_failure_data.error.message.strip().splitlines()[-1]}"
+        for e in result.get_step_failure_events()
+        if e.step_failure_data.error.cls_name != DagsterAssetCheckFailedError.__name__
+    ]
+
+
 def _run_job(name: str, verbose: bool, ops: dict | None = None) -> int:
     """Run a job of the code location in-process, recorded in DAGSTER_HOME; print what dbt
-    built and tested and the person spine's summary."""
+    built and tested, each stage's summary, and every check that failed."""
     import dagster as dg
 
     from dagster_project.definitions import defs
@@ -148,29 +154,29 @@ def _run_job(name: str, verbose: bool, ops: dict | None = None) -> int:
             )
         )
     checks = result.get_asset_check_evaluations()
-    failed_checks = [c for c in checks if not c.passed]
-    built = [
-        e.step_materialization_data.materialization
-        for e in result.all_events
-        if e.event_type_value == "ASSET_MATERIALIZATION"
-    ]
+    failed = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+    warned = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN]
+    built = [e.materialization for e in result.get_asset_materialization_events()]
     models = [m for m in built if m.asset_key.path[0] not in ("spine", "reference")]
     if models:
         print(
-            f"dbt: {len(models)} models and seeds built, {len(checks) - len(failed_checks)} "
-            f"tests passed, {len(failed_checks)} failed (run {result.run_id[:8]})"
+            f"dbt: {len(models)} models and seeds built, {len(checks) - len(failed)} "
+            f"tests passed, {len(failed)} failed (run {result.run_id[:8]})"
         )
-    for c in failed_checks:
+    for c in failed:
         print(f"  failed: {c.asset_key.to_user_string()} {c.check_name}")
     for m in built:
         for key in ("summary", "path"):
             if key in m.metadata:
                 print(f"{m.asset_key.to_user_string()}: {m.metadata[key].value}")
-    for e in result.all_events:
-        if e.event_type_value == "STEP_FAILURE":
-            print(f"  {e.step_key} failed: "
-                  f"{e.step_failure_data.error.message.strip().splitlines()[-1]}")  # fmt: skip
-    return 0 if result.success and not failed_checks else 1
+    for c in checks:
+        if "summary" in c.metadata:
+            print(c.metadata["summary"].value)
+    for c in warned:
+        print(f"  below target: {c.asset_key.to_user_string()} {c.check_name}")
+    for line in _failures(result):
+        print(f"  {line}")
+    return 0 if result.success and not failed else 1
 
 
 def _conform(args: argparse.Namespace) -> int:

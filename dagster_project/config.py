@@ -44,6 +44,28 @@ class Paths:
         return self.root / "marts"
 
     @property
+    def staged_marts(self) -> Path:
+        """Where a release is written and checked before it is renamed into `marts`."""
+        return self.marts / ".next"
+
+    @property
+    def person_models(self) -> Path:
+        return self.root / "models" / "person"
+
+    @property
+    def person_decisions(self) -> Path:
+        return self.root / "review" / "person_decisions.csv"
+
+    @property
+    def place_decisions(self) -> Path:
+        return self.root / "review" / "place_decisions.csv"
+
+    @property
+    def truth_records(self) -> Path:
+        """The synthetic region's truth per record, read only to evaluate the spines."""
+        return self.truth / "records"
+
+    @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster")
 

@@ -4,6 +4,7 @@ Dagster asks for it, not at import."""
 
 import dagster as dg
 
+from dagster_project.defs.automation import automation_sensor
 from dagster_project.defs.conform.definitions import defs as conform
 from dagster_project.defs.ingest.definitions import defs as ingest
 from dagster_project.defs.resources import resources
@@ -13,6 +14,9 @@ from dagster_project.defs.tiers.definitions import defs as tiers
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions.merge(
-        ingest(), conform(), spine(), tiers(), dg.Definitions(resources=resources())
+    # In-process: one step at a time, so one DuckDB writer at a time within any run, the UI's
+    # and automation's included; the run queue (dagster.yaml) runs one run at a time.
+    shared = dg.Definitions(
+        resources=resources(), sensors=[automation_sensor()], executor=dg.in_process_executor
     )
+    return dg.Definitions.merge(ingest(), conform(), spine(), tiers(), shared)

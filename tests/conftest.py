@@ -1,4 +1,5 @@
-"""Shared fixtures: small synthetic regions generated once per test session."""
+"""Shared fixtures: small synthetic regions generated once per test session, and the one
+region taken end to end (ingest, conform, link, match) that the end-to-end tests copy."""
 
 from __future__ import annotations
 
@@ -105,16 +106,17 @@ def pristine(tmp_path_factory) -> Region:
 
 
 class Hub:
-    """A hub of its own for one test: landing copied from the pristine region, an empty
-    warehouse, HUB_DATA_DIR pointing at it."""
+    """A hub of its own for one test at `root`: landing copied from a region (else left as it
+    is), an empty warehouse, HUB_DATA_DIR pointing at it."""
 
-    def __init__(self, root: Path, pristine: Region):
+    def __init__(self, root: Path, landing_from: Region | None = None):
         import shutil
 
         from dagster_project.config import Paths
 
         self.root, self.where = root, Paths(root)
-        shutil.copytree(pristine.landing, self.where.landing)
+        if landing_from:
+            shutil.copytree(landing_from.landing, self.where.landing)
 
     def contract(self, feed: str):
         from dagster_project.contracts.model import load_contracts
@@ -171,7 +173,80 @@ def hub(tmp_path, pristine, monkeypatch) -> Hub:
     return Hub(tmp_path / "data", pristine)
 
 
+def call_hub(*args: str) -> subprocess.CompletedProcess:
+    """`hub` in this process (its `main(argv)`), with what it printed and its exit code, for
+    the tests where a process of its own is not the point."""
+    import contextlib
+    import io
+
+    from dagster_project.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse's own refusals
+            code = e.code
+    return subprocess.CompletedProcess(["hub", *args], code, out.getvalue(), err.getvalue())
+
+
 def run_hub(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The `hub` console script of the environment running the tests, as a user would."""
+    """The `hub` console script of the environment running the tests, as a user would: for
+    the tests where the process matters (its environment, another process's lock)."""
     exe = Path(sys.executable).with_name("hub")
     return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=900, env=env)
+
+
+def refresh(hub: Hub, months: list[str], instance):
+    """Ingest every feed's months, then conform, link and match, as a monthly refresh does."""
+    from dagster_project.contracts.model import load_contracts
+    from dagster_project.definitions import defs
+
+    for month in months:
+        for feed in load_contracts():
+            hub.ingest(feed, month)
+    return defs().resolve_job_def("conform").execute_in_process(instance=instance)
+
+
+@dataclass
+class Linked:
+    """The seed-7 region's first months linked, then its last month added by a second refresh;
+    `root` is never changed: a test copies it (`copy_to`) before it changes anything."""
+
+    root: Path
+    first: object  # the Dagster results of the two refreshes
+    second: object
+    ids_before: pd.DataFrame  # person IDs after the first refresh
+    region: Region
+
+    def copy_to(self, root: Path) -> Hub:
+        import shutil
+
+        shutil.copytree(self.root, root, ignore=shutil.ignore_patterns("dagster"))
+        return Hub(root)
+
+
+def person_ids(hub: Hub) -> pd.DataFrame:
+    with hub.connect(read_only=True) as con:
+        return con.execute("select person_record_id, person_id from spine.person_ids").df()
+
+
+@pytest.fixture(scope="session")
+def linked(tmp_path_factory, region) -> Linked:
+    """Built once per session: months arrive one refresh at a time, as in production."""
+    import shutil
+
+    import dagster as dg
+
+    root = tmp_path_factory.mktemp("linked") / "data"
+    # An instance of its own, so nothing another test left behind reaches these runs.
+    with pytest.MonkeyPatch.context() as env, dg.instance_for_test() as instance:
+        env.setenv("HUB_DATA_DIR", str(root))
+        hub = Hub(root, region)
+        shutil.copytree(region.truth, root / "truth")
+        shutil.copytree(region.reference, root / "reference")
+        months = region.summary.months
+        first = refresh(hub, months[:-1], instance)
+        before = person_ids(hub)
+        second = refresh(hub, months[-1:], instance)
+    return Linked(root, first, second, before, region)

@@ -1,4 +1,4 @@
-"""`hub generate` from the command line, as the README runs it."""
+"""`hub generate` from the command line, as the README runs it (in this process: `main`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import run_hub
+import pytest
+from conftest import call_hub
 
 
 def hub(*args: str) -> subprocess.CompletedProcess:
-    return run_hub(*args)
+    return call_hub(*args)
 
 
 def generate_into(tmp_path, population: int, *extra: str) -> subprocess.CompletedProcess:
@@ -59,6 +60,7 @@ def test_bad_arguments_are_named():
     assert result.returncode == 2 and "ends before it starts" in result.stderr
 
 
+@pytest.mark.e2e
 def test_dagster_definitions_load(tmp_path):
     result = subprocess.run(
         [

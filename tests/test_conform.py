@@ -18,6 +18,8 @@ from dagster_project.defs.conform.project import dbt_resource
 from dagster_project.dev.synth.addresses import STYLES, format_postcode, one_line, premises
 from dagster_project.platform.warehouse import connect
 
+pytestmark = pytest.mark.e2e  # dbt builds of a hub
+
 CONTRACTS = load_contracts()
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$")
 

@@ -1,4 +1,5 @@
-"""Every feed of seeds/003 section 3.2 is delivered, field by field, as its contract says."""
+"""Every feed of the Home Office guidance, section 3.2, is delivered, field by field, as its
+contract says."""
 
 from __future__ import annotations
 

@@ -10,10 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from dagster_project.config import dbt_dir
 from dagster_project.contracts.model import load_contracts
+
+pytestmark = pytest.mark.e2e  # dbt builds of a hub, full and incremental
 
 MODELS = ("int_person_records", "int_place_records", "int_events", "int_event_people")
 FIRST, SECOND = "2024-01", "2024-02"

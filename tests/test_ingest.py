@@ -37,6 +37,7 @@ def materialize(hub, feed, month, *extra):
     )
 
 
+@pytest.mark.e2e
 def test_every_feed_materializes_a_real_partition(hub):
     for feed in load_contracts():
         result = materialize(hub, feed, MONTH)
@@ -178,6 +179,7 @@ def _big_supply(hub, copies: int):
     return n
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("kill_after", ["begun", "inserted", "committed"])
 def test_kill_during_append_leaves_the_archive_before_or_after(hub, kill_after):
     hub.ingest(FEED, "2024-01")
@@ -267,11 +269,13 @@ def test_schedule_refreshes_the_month_just_ended():
     assert request.partition_key == "2024-02-01"
 
 
+@pytest.mark.e2e
 def test_refresh_refuses_a_month_outside_the_partitions(hub):
     result = run_hub("refresh", "--month", "2099-01")
     assert result.returncode == 2 and "outside the months the hub holds" in result.stderr
 
 
+@pytest.mark.e2e
 def test_refresh_runs_months_through_dagster_and_records_the_runs(hub, tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     feeds = ["--feed", FEED, "--feed", "asb"]
@@ -283,6 +287,7 @@ def test_refresh_runs_months_through_dagster_and_records_the_runs(hub, tmp_path)
     assert len(runs) == 2 and {r.job_name for r in runs} == {"monthly_refresh"}
 
 
+@pytest.mark.e2e
 def test_the_generators_faulty_supplies_are_refused_and_the_rest_load(tmp_path):
     from functools import partial
 
@@ -324,6 +329,7 @@ def _miscount(hub, feed, month):
     meta_path.write_text(yaml.safe_dump(meta))
 
 
+@pytest.mark.e2e
 def test_refresh_reports_refusals_and_fails_only_when_strict(hub, tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     _miscount(hub, "asb", MONTH)
@@ -413,6 +419,7 @@ def test_the_sensor_retries_a_failed_run_a_few_times_then_leaves_it_to_a_person(
             assert failed.status == dg.DagsterRunStatus.FAILURE
 
 
+@pytest.mark.e2e
 def test_every_supply_of_the_generated_region_passes_its_gate(region):
     """Clean synthetic supplies (default error rates, no faults) meet every expectation."""
     from dagster_project.ingest import gate
@@ -427,26 +434,32 @@ def test_every_supply_of_the_generated_region_passes_its_gate(region):
     assert not refused
 
 
-def test_conform_follows_new_supplies_once_refreshes_have_finished(hub):
+def test_conform_and_release_follow_new_supplies_once_refreshes_have_finished(hub):
+    """Declarative automation: nothing runs before a supply is appended; then the feed's staging
+    model, the spines and the release are requested together, once. (That nothing starts while
+    a refresh is still writing is Dagster's own `any_deps_in_progress`.)"""
+    from dagster_project.codegen.dbt_files import model_name
     from dagster_project.definitions import defs
-    from dagster_project.defs.conform.jobs import conform_sensor
+    from dagster_project.defs.spine.people import IDS
+    from dagster_project.defs.tiers.assets import PUBLISHED
 
-    sensor = conform_sensor()
+    staging = dg.AssetKey(["staging", model_name(hub.contract(FEED))])
+    follows = (staging, IDS, PUBLISHED)
+    definitions = defs()
     with dg.instance_for_test() as instance:
 
         def tick(cursor=None):
-            with dg.build_multi_asset_sensor_context(
-                monitored_assets=dg.AssetSelection.key_prefixes("raw"),
-                instance=instance, definitions=defs(), cursor=cursor,
-            ) as context:  # fmt: skip
-                return sensor(context), context.cursor
+            result = dg.evaluate_automation_conditions(
+                defs=definitions, instance=instance, cursor=cursor
+            )
+            return {k: result.get_num_requested(k) for k in follows}, result.cursor
 
-        result, _ = tick()
-        assert isinstance(result, dg.SkipReason)  # nothing in the archive yet
+        requested, cursor = tick()
+        assert requested == dict.fromkeys(follows, 0)  # nothing in the archive yet
         resources = {"duckdb": WarehouseResource(database=str(hub.where.warehouse))}
         dg.materialize([feed_asset(hub.contract(FEED))], partition_key=f"{MONTH}-01",
                        resources=resources, instance=instance)  # fmt: skip
-        result, cursor = tick()
-        assert isinstance(result, dg.RunRequest)
-        result, _ = tick(cursor)
-        assert isinstance(result, dg.SkipReason)  # conformed already
+        requested, cursor = tick(cursor)
+        assert requested == dict.fromkeys(follows, 1)
+        requested, cursor = tick(cursor)
+        assert requested == dict.fromkeys(follows, 0)  # conformed already

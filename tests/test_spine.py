@@ -4,22 +4,17 @@ with the default error rates. Months arrive one refresh at a time, as they do in
 from __future__ import annotations
 
 import csv
-import shutil
 
 import dagster as dg
 import pandas as pd
 import pytest
-from conftest import Hub, run_hub
+from conftest import call_hub, person_ids
 
-from dagster_project.contracts.model import load_contracts
-from dagster_project.defs.conform.assets import conform_assets
-from dagster_project.defs.resources import resources
-from dagster_project.defs.spine.definitions import defs as spine_defs
-from dagster_project.defs.spine.people import IDS
-from dagster_project.defs.spine.places import GAZETTEER, PLACE_MATCHES
 from dagster_project.people import evaluation, review, spine
 from dagster_project.places import spine as place_spine
-from dagster_project.platform.warehouse import attach, memory
+from dagster_project.platform.warehouse import attach, memory, workspace
+
+pytestmark = pytest.mark.e2e  # the seed-7 region ingested, conformed, linked and matched
 
 # The floor the spine must clear on this small region; docs/benchmarks.md has the figures at
 # scale against the targets.
@@ -27,43 +22,26 @@ PRECISION_FLOOR = 0.98
 RECALL_FLOOR = 0.97
 
 
-def _refresh(hub: Hub, months: list[str], instance) -> dg.ExecuteInProcessResult:
-    for month in months:
-        for feed in load_contracts():
-            hub.ingest(feed, month)
-    return dg.materialize(
-        [conform_assets(), *spine_defs().assets],
-        selection=dg.AssetSelection.assets(conform_assets(), IDS, GAZETTEER, PLACE_MATCHES),
-        resources=resources(),
-        instance=instance,
-    )
-
-
-def _ids(hub: Hub) -> pd.DataFrame:
-    with hub.connect(read_only=True) as con:
-        return con.execute("select person_record_id, person_id from spine.person_ids").df()
-
-
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory, region):
-    """The region's first months linked, then its last month added by a second refresh."""
-    root = tmp_path_factory.mktemp("spine") / "data"
-    # An instance of its own, so nothing another module left behind reaches these runs.
-    with pytest.MonkeyPatch.context() as env, dg.instance_for_test() as instance:
-        env.setenv("HUB_DATA_DIR", str(root))
-        hub = Hub(root, region)
-        shutil.copytree(region.truth, root / "truth")
-        shutil.copytree(region.reference, root / "reference")
-        months = region.summary.months
-        first = _refresh(hub, months[:-1], instance)
-        before = _ids(hub)
-        second = _refresh(hub, months[-1:], instance)
-        yield hub, first, second, before, _ids(hub)
+def refreshed(tmp_path_factory, linked):
+    """The session's linked region, copied: its two refreshes' results, and the IDs after
+    each."""
+    hub = linked.copy_to(tmp_path_factory.mktemp("spine") / "data")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HUB_DATA_DIR", str(hub.root))
+        yield hub, linked.first, linked.second, linked.ids_before, person_ids(hub)
 
 
 def _spine_metadata(result: dg.ExecuteInProcessResult) -> dict:
+    """The person spine's run figures and, from its check, the figures against the truth."""
     (m,) = result.asset_materializations_for_node("spine__person_ids")
-    return {k: v.value for k, v in m.metadata.items()}
+    (truth,) = [c for c in result.get_asset_check_evaluations()
+                if c.check_name == "links_agree_with_the_truth"]  # fmt: skip
+    return {k: v.value for k, v in {**m.metadata, **truth.metadata}.items()}
+
+
+def _checks(result: dg.ExecuteInProcessResult, name: str) -> list[bool]:
+    return [c.passed for c in result.get_asset_check_evaluations() if c.check_name == name]
 
 
 def test_every_person_record_gets_one_id_and_the_check_says_so(refreshed):
@@ -72,8 +50,7 @@ def test_every_person_record_gets_one_id_and_the_check_says_so(refreshed):
     with hub.connect(read_only=True) as con:
         records = con.execute("select count(*) from intermediate.int_person_records").fetchone()[0]
     assert len(after) == records == after.person_record_id.nunique()
-    checks = second.get_asset_check_evaluations()
-    assert [c.passed for c in checks if c.asset_key == IDS] == [True]
+    assert _checks(second, "every_record_has_one_id") == [True]
 
 
 def test_ids_stay_stable_across_consecutive_monthly_refreshes(refreshed):
@@ -155,7 +132,7 @@ def test_review_decisions_are_honoured_by_every_later_run(refreshed, monkeypatch
             where a.person_id <> b.person_id order by q.match_probability desc limit 1
         """).fetchone()  # fmt: skip
     assert linked and queued
-    with spine.decisions_file().open("a", newline="", encoding="utf-8") as fh:
+    with hub.where.person_decisions.open("a", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow([*linked, review.NOT_A_MATCH, "test", "2024-07-01", ""])
         w.writerow([*queued, review.MATCH, "test", "2024-07-01", ""])
@@ -166,7 +143,8 @@ def test_review_decisions_are_honoured_by_every_later_run(refreshed, monkeypatch
         return a == b
 
     for full in (False, True, False):
-        spine.refresh(full=full)
+        with workspace(hub.where.warehouse) as con:
+            spine.refresh(con, hub.where.person_models, hub.where.person_decisions, full)
         with hub.connect(read_only=True) as con:
             assert not same_person(con, linked)
             assert same_person(con, queued)
@@ -186,8 +164,7 @@ PLACE_FLOOR, WRONG_CEILING = 0.99, 0.005
 
 def test_every_place_mention_is_matched_or_says_why_and_every_event_is_located(refreshed):
     hub, _, second, *_ = refreshed
-    checks = [c for c in second.get_asset_check_evaluations() if c.asset_key == PLACE_MATCHES]
-    assert [c.passed for c in checks] == [True]
+    assert _checks(second, "every_mention_has_one_outcome") == [True]
     with hub.connect(read_only=True) as con:
         unexplained = con.execute(
             "select count(*) from spine.place_matches where method = 'none' and reason is null"
@@ -209,6 +186,9 @@ def test_place_accuracy_per_feed_and_error_type_is_kept_and_clears_the_targets(r
     hub, _, second, *_ = refreshed
     (m,) = second.asset_materializations_for_node("spine__place_matches")
     assert "Place spine:" in m.metadata["summary"].value
+    (truth,) = [c for c in second.get_asset_check_evaluations()
+                if c.check_name == "places_agree_with_the_truth"]  # fmt: skip
+    assert "to the true place" in truth.metadata["summary"].value
     with hub.connect(read_only=True) as con:
         rows = con.execute(
             "select figure, feed, value, mentions, share, wrong_share "
@@ -241,12 +221,13 @@ def test_place_review_decisions_are_honoured_by_the_next_run(refreshed, monkeypa
             "select count(*), count(candidate) from spine.place_review_queue"
         ).fetchone()
     assert queue[0] == queue[1]  # every queued mention comes with its candidates
-    review.ensure_file(place_spine.decisions_file(), review.PLACE)
-    with place_spine.decisions_file().open("a", newline="", encoding="utf-8") as fh:
+    review.ensure_file(hub.where.place_decisions, review.PLACE)
+    with hub.where.place_decisions.open("a", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow([ruled_out, f"uprn:{uprn}", review.NOT_A_MATCH, "test", "2024-07-01", ""])
         w.writerow([forced, f"uprn:{uprn}", review.MATCH, "test", "2024-07-01", ""])
-    place_spine.refresh()
+    with workspace(hub.where.warehouse) as con:
+        place_spine.refresh(con, hub.where.place_decisions)
     with hub.connect(read_only=True) as con:
         after = dict(con.execute(
             "select place_record_id, uprn from spine.place_matches where place_record_id in "
@@ -275,7 +256,7 @@ def test_hub_link_works_on_a_file_with_foreign_postcodes_and_missing_dates(refre
     pd.concat([records, copies]).to_csv(src, index=False)
     out, pairs = tmp_path / "clusters.parquet", tmp_path / "pairs.parquet"
 
-    done = run_hub("link", "--input", str(src), "--output", str(out), "--pairs", str(pairs))
+    done = call_hub("link", "--input", str(src), "--output", str(out), "--pairs", str(pairs))
     assert done.returncode == 0, done.stderr
     clusters = pd.read_parquet(out)
     assert list(clusters.columns) == ["record_id", "person_id"]
@@ -290,8 +271,8 @@ def test_hub_link_works_on_a_file_with_foreign_postcodes_and_missing_dates(refre
     assert not any(n in done.stdout + done.stderr for n in named.surname)
 
     model = next((hub.where.root / "models" / "person").glob("*.json"))
-    again = run_hub("link", "--input", str(src), "--output", str(tmp_path / "c2.parquet"),
+    again = call_hub("link", "--input", str(src), "--output", str(tmp_path / "c2.parquet"),
                     "--model", str(model))  # fmt: skip
     assert again.returncode == 0, again.stderr
-    bad = run_hub("link", "--input", str(tmp_path / "missing.csv"), "--output", str(out))
+    bad = call_hub("link", "--input", str(tmp_path / "missing.csv"), "--output", str(out))
     assert bad.returncode == 2 and "missing.csv: no such file" in bad.stderr

@@ -15,13 +15,9 @@ import duckdb
 import pytest
 from conftest import Hub
 
-from dagster_project.config import dbt_dir, key_variable
+from dagster_project.config import dbt_dir, key_variable, paths
 from dagster_project.contracts.model import load_contracts
-from dagster_project.defs.conform.assets import conform_assets
 from dagster_project.defs.resources import resources
-from dagster_project.defs.spine.definitions import defs as spine_defs
-from dagster_project.defs.spine.people import IDS
-from dagster_project.defs.spine.places import GAZETTEER, PLACE_MATCHES
 from dagster_project.defs.tiers.assets import (
     POPULATION,
     PUBLISHED,
@@ -32,8 +28,14 @@ from dagster_project.defs.tiers.definitions import defs as tiers_defs
 from dagster_project.platform import keys, pseudonyms, warehouse
 from dagster_project.tiers import checks, publish
 
+pytestmark = pytest.mark.e2e  # the seed-7 region taken through to a release
+
 K = 5
 SECTOR = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]$"
+
+
+def _mtimes() -> dict[str, int]:
+    return {t: publish.tier_file(paths().marts, t).stat().st_mtime_ns for t in publish.TIERS}
 
 
 @dataclass
@@ -54,30 +56,19 @@ def _release(instance) -> dg.ExecuteInProcessResult:
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory, region):
-    """The region's every month ingested, conformed, linked, matched and released."""
-    root = tmp_path_factory.mktemp("tiers") / "data"
+def released(tmp_path_factory, linked):
+    """The session's linked region (every month ingested, conformed, linked and matched),
+    copied, and released."""
+    hub = linked.copy_to(tmp_path_factory.mktemp("tiers") / "data")
     with pytest.MonkeyPatch.context() as env, dg.instance_for_test() as instance:
-        env.setenv("HUB_DATA_DIR", str(root))
-        hub = Hub(root, region)
-        shutil.copytree(region.reference, root / "reference")
-        for month in region.summary.months:
-            for feed in load_contracts():
-                hub.ingest(feed, month)
-        conform = dg.materialize(
-            [conform_assets(), *spine_defs().assets],
-            selection=dg.AssetSelection.assets(conform_assets(), IDS, GAZETTEER, PLACE_MATCHES),
-            resources=resources(),
-            instance=instance,
-        )
-        assert conform.success
+        env.setenv("HUB_DATA_DIR", str(hub.root))
         yield Released(hub, instance, _release(instance))
 
 
 def _tier(name: str) -> duckdb.DuckDBPyConnection:
     """A published tier as an analyst opens it: read-only, Level 3 with its key."""
     con = warehouse.memory()
-    publish.attach(con, publish.published(name), name, name)
+    publish.attach(con, publish.tier_file(paths().marts, name), name, name)
     con.execute(f"use {name}")
     return con
 
@@ -104,7 +95,7 @@ def test_a_release_publishes_three_files_after_four_passing_checks(released):
     }  # fmt: skip
     ids = set()
     for tier, expected in tables.items():
-        assert publish.published(tier).exists()
+        assert publish.tier_file(paths().marts, tier).exists()
         with _tier(tier) as con:
             found = {t for (t,) in _sql(con, "select table_name from duckdb_tables() "
                                         "where database_name = ?", tier)}  # fmt: skip
@@ -115,7 +106,7 @@ def test_a_release_publishes_three_files_after_four_passing_checks(released):
                         "and comment is not null", tier)[0][0] > 0  # fmt: skip
     (only,) = ids
     assert only.startswith("R")
-    assert not publish.staged_dir().exists() or not any(publish.staged_dir().glob("*.duckdb"))
+    assert not paths().staged_marts.exists() or not any(paths().staged_marts.glob("*.duckdb"))
 
 
 def test_the_release_record_says_what_the_release_holds(released, region):
@@ -134,7 +125,7 @@ def test_the_release_record_says_what_the_release_holds(released, region):
 
 
 def test_level3_is_encrypted_and_opens_only_with_its_key(released):
-    path = publish.published("level3")
+    path = publish.tier_file(paths().marts, "level3")
     with pytest.raises(duckdb.Error):
         duckdb.connect(str(path), read_only=True)
     with duckdb.connect() as con, pytest.raises(duckdb.Error):
@@ -143,7 +134,7 @@ def test_level3_is_encrypted_and_opens_only_with_its_key(released):
         assert _sql(con, "select count(*) from person_single_view")[0][0] > 0
     # Levels 1 and 2 are for analysts' own tools: a plain read-only open works.
     for tier in ("level1", "level2"):
-        with duckdb.connect(str(publish.published(tier)), read_only=True) as con:
+        with duckdb.connect(str(publish.tier_file(paths().marts, tier)), read_only=True) as con:
             assert _sql(con, "select count(*) from release")[0][0] == 1
 
 
@@ -189,14 +180,14 @@ def test_pseudonyms_are_stable_across_releases_and_readers_are_never_blocked(rel
     with _tier("level2") as l2:
         before = {k for (k,) in _sql(l2, "select person_key from person_factors")}
     # An analyst keeps the release open while the next one is published.
-    reader = duckdb.connect(str(publish.published("level1")), read_only=True)
+    reader = duckdb.connect(str(publish.tier_file(paths().marts, "level1")), read_only=True)
     (old_id,) = reader.execute("select release_id from release").fetchone()
     again = _release(released.instance)
     assert again.success
     assert reader.execute("select release_id from release").fetchone() == (old_id,)
     assert reader.execute("select count(*) from strategic_profile").fetchone()[0] > 0
     reader.close()
-    with duckdb.connect(str(publish.published("level1")), read_only=True) as fresh:
+    with duckdb.connect(str(publish.tier_file(paths().marts, "level1")), read_only=True) as fresh:
         assert fresh.execute("select release_id from release").fetchone() != (old_id,)
     with _tier("level2") as l2:
         assert {k for (k,) in _sql(l2, "select person_key from person_factors")} == before
@@ -277,7 +268,7 @@ def test_every_level1_cell_is_suppressed_or_rounded_and_none_is_derivable(releas
         assert ((top["n"] / 5).round() * 5 == top["count"]).all()
         rates = l1.execute("select * from risk_factor_rates").df()
         assert rates.loc[rates["suppression"].notna(), "rate_per_1000"].isna().all()
-    with checks.attached(publish.published) as con:
+    with checks.attached(paths().marts) as con:
         assert checks.disclosure_controlled(con).passed
 
 
@@ -297,7 +288,7 @@ def test_a_name_planted_in_a_free_text_field_blocks_the_release(released, tmp_pa
     root = tmp_path / "data"
     shutil.copytree(released.hub.root, root, ignore=shutil.ignore_patterns("dagster"))
     monkeypatch.setenv("HUB_DATA_DIR", str(root))
-    before = {t: publish.published(t).stat().st_mtime_ns for t in publish.TIERS}
+    before = _mtimes()
     with _tier("level3") as l3:
         (name,) = _sql(l3, "select forename || ' ' || surname from person_single_view "
                        "where forename is not null and surname is not null limit 1")[0]  # fmt: skip
@@ -317,5 +308,7 @@ def test_a_name_planted_in_a_free_text_field_blocks_the_release(released, tmp_pa
     assert "level2.events.category holds a name" in blocked.description
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert PUBLISHED not in materialized
-    assert {t: publish.published(t).stat().st_mtime_ns for t in publish.TIERS} == before
+    assert {
+        t: publish.tier_file(paths().marts, t).stat().st_mtime_ns for t in publish.TIERS
+    } == before
     assert name not in str(blocked.description)  # the finding names the column, not the name

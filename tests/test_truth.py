@@ -45,6 +45,7 @@ def _digest(folder) -> dict[str, str]:
     }
 
 
+@pytest.mark.e2e
 def test_same_seed_gives_identical_bytes(tmp_path):
     a = make_region(tmp_path / "a", 1500, "2024-01:2024-02", seed=3)
     b = make_region(tmp_path / "b", 1500, "2024-01:2024-02", seed=3)

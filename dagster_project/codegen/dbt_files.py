@@ -1,12 +1,17 @@
-"""The dbt files a feed contract implies (`hub dbt-files`):
+"""The dbt files a feed contract implies (`hub dbt-files`), written from the contracts every
+time: change the contract (or this generator), never the files.
 
-- `dbt/models/staging/_sources.yml`: every raw table, its columns, their meanings, and in each
-  column's `meta` the concept, type, date format and value set that staging needs. Written
-  from the contracts every time: edit the contract, not this file.
+- `dbt/models/staging/<agency>/_<agency>__sources.yml`: the agency's raw tables, their
+  columns and meanings, and in each column's `meta` the concept, type, date format and value
+  set it carries. Every agency's file declares its own tables of the one source `raw`.
+- `dbt/models/staging/<agency>/stg_<agency>__<feed>.sql`: one model per feed, an explicit
+  select: a line for each column staging makes, each a macro of `dbt/macros/` (or plain SQL)
+  saying what is done to the delivered column.
+- `dbt/models/staging/<agency>/_<agency>__models.yml`: those models' descriptions and tests.
 - `dbt/seeds/value_set_codes.csv`: every agency code and the canonical value it stands for
   (the broadest, where a code covers several).
-- `dbt/models/staging/stg_<agency>__<feed>.sql`: created once (one macro call), then the
-  data engineers' to change.
+- `dbt/seeds/address_words.csv`: the post towns, street types and sub-building words staging
+  cuts an address delivered on one line by (contracts/reference/addresses.yml).
 - `dbt/models/intermediate/int_*.sql`: the common schemas (person records, place records,
   events and the people in them), one union over the feeds, built a month at a time.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 from pathlib import Path
 
 import yaml
@@ -26,6 +32,7 @@ from dagster_project.ingest.suites import date_format
 GENERATED = (
     "# Written by `hub dbt-files` from dagster_project/contracts/feeds/*.yml; do not edit.\n"
 )
+GUIDANCE = "Home Office guidance, Information sharing for community safety"
 
 
 def model_name(contract: Contract) -> str:
@@ -64,6 +71,23 @@ def staged_name(f) -> str:
     return f.concept.replace("attr.", "").replace(".", "_")
 
 
+def canonical(f) -> bool:
+    """Whether a coded column's codes map to canonical values (else they are kept as given)."""
+    return bool(f.value_set) and "maps" in value_sets()[f.value_set]
+
+
+def agencies(contracts: dict[str, Contract]) -> dict[str, list[Contract]]:
+    """Each agency's feeds, in the contracts' order."""
+    out: dict[str, list[Contract]] = {}
+    for c in contracts.values():
+        out.setdefault(c.agency, []).append(c)
+    return out
+
+
+def _yaml(body: dict) -> str:
+    return GENERATED + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+
+
 def _column(contract: Contract, f) -> dict:
     meta = {"concept": f.concept, "type": f.type}
     if f.type == "date":
@@ -72,45 +96,28 @@ def _column(contract: Contract, f) -> dict:
         meta["format"] = contract.file.time_format
     if f.value_set:
         meta["value_set"] = f.value_set
-        meta["canonical"] = "maps" in value_sets()[f.value_set]
     if f.identifies:
         meta["identifies"] = f.identifies
-    if f.attribute == "full_name":
-        meta["name_format"] = f.options.get("name_format", "forename_first")
-    if split_parts(contract, f):
-        meta["split"] = split_parts(contract, f)
-        meta["with_postcode"] = bool(f.options.get("with_postcode"))
     return {"name": f.name, "description": f.meaning, "meta": meta}
 
 
-def _address_words() -> dict[str, list[str]]:
-    words = address_words()
-    types = [w for full, short in words["street_types"].items() for w in (full, *short)]
-    return {
-        "post_towns": list(words["post_towns"]),
-        "street_types": types,
-        "sub_buildings": list(words["sub_buildings"]),
-    }
-
-
-def sources(contracts: dict[str, Contract]) -> str:
+def sources(feeds: list[Contract]) -> str:
+    """One agency's tables of source `raw` (dbt gathers the tables every file declares)."""
     tables = [{
         "name": c.name,
-        "description": f"{c.dataset}, from {c.agency_name} (seeds/003 section {c.section}), "
+        "description": f"{c.dataset}, from {c.agency_name} ({GUIDANCE}, section {c.section}), "
                        "as delivered, with lineage.",
         "meta": {"agency": c.agency, "classification": c.classification,
                  "legal_basis": c.legal_basis, "retention": c.retention},
         "columns": [_column(c, f) for f in c.fields],
-    } for c in contracts.values()]  # fmt: skip
-    body = {"version": 2, "sources": [{
+    } for c in feeds]  # fmt: skip
+    return _yaml({"version": 2, "sources": [{
         "name": "raw", "schema": "raw",
         "description": "The archive: each feed's monthly supplies, appended after the gate.",
-        "meta": {"address_words": _address_words()},
-        "tables": tables}]}  # fmt: skip
-    return GENERATED + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+        "tables": tables}]})  # fmt: skip
 
 
-def staging_docs(contracts: dict[str, Contract]) -> str:
+def staging_docs(feeds: list[Contract]) -> str:
     models = [{
         "name": model_name(c),
         "description": f"{c.dataset} ({c.agency_name}), one row per delivered record: typed, "
@@ -120,10 +127,8 @@ def staging_docs(contracts: dict[str, Contract]) -> str:
         "meta": {"classification": c.classification, "contract": f"{c.name}.yml"},
         "columns": [{"name": "record_id", "description": "supply id # row number in its file",
                      "data_tests": ["unique", "not_null"]}],
-    } for c in contracts.values()]  # fmt: skip
-    return GENERATED + yaml.safe_dump(
-        {"version": 2, "models": models}, sort_keys=False, allow_unicode=True, width=100
-    )
+    } for c in feeds]  # fmt: skip
+    return _yaml({"version": 2, "models": models})
 
 
 INCREMENTAL = (
@@ -427,10 +432,118 @@ def value_set_codes() -> str:
     return out.getvalue()
 
 
-def staging_model(contract: Contract) -> str:
+def address_words_seed() -> str:
+    """The words an address delivered on one line is cut by: post towns, the words that end a
+    street name (each abbreviation beside the word it stands for), the words that open a
+    sub-building."""
+    words = address_words()
+    rows = [("post_town", w, "") for w in words["post_towns"]]
+    for full, short in words["street_types"].items():
+        rows += [("street_type", full, ""), *(("street_type", s, full) for s in short)]
+    rows += [("sub_building", w, "") for w in words["sub_buildings"]]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["kind", "word", "stands_for"])
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _literal(text: str) -> str:
+    """A Jinja string literal holding a column name or a format (which never hold a quote)."""
+    if any(ch in text for ch in "'\"\\"):
+        raise ValueError(f"{text!r}: staging cannot quote a column name or format holding a quote")
+    return f"'{text}'"
+
+
+def _macro(name: str, *args: str) -> str:
+    return "{{ " + f"{name}({', '.join(args)})" + " }}"
+
+
+def _staged(c: Contract, f) -> list[str]:
+    """What staging makes of one delivered column: `expression as name`, one line each."""
+    column = f'"{f.name}"'  # the SQL identifier, and as a macro's argument
+    arg = f"'{column}'"
+    out, role, attribute = staged_name(f), f.role, f.attribute
+    if attribute == "full_name":  # "SURNAME, Forename" or "Forename Surname"
+        form = f.options.get("name_format", "forename_first")
+        parts = ("surname", "first_name") if form == "surname_first" else ("first_name", "surname")
+        return [f"{_macro('split_name', arg, _literal(p), _literal(form))} as {role}_{p}"
+                for p in parts]  # fmt: skip
+    if split_parts(c, f):  # the line as delivered, then the parts the feed has no column for
+        lines = [f"nullif(trim({column}), '') as {out}"]
+        for part in split_parts(c, f):
+            lines.append(
+                f"{_macro('address_part', _literal(f.name), _literal(part))} as {role}_{part}"
+            )
+            if part == "postcode":
+                reason = _macro("address_part", _literal(f.name), "'postcode_reason'")
+                lines.append(f"{reason} as {role}_postcode_reason")
+        return lines
+    if attribute in ("first_name", "surname"):
+        return [f"{_macro('clean_name', arg)} as {out}"]
+    if attribute == "postcode":
+        return [f"{_macro('clean_postcode', arg)} as {out}",
+                f"{_macro('postcode_reason', arg)} as {out}_reason"]  # fmt: skip
+    if f.type == "date":
+        return [f"{_macro('parse_date', arg, _literal(date_format(c, f)))} as {out}"]
+    if f.type == "time":
+        return [f"{_macro('parse_time', arg, _literal(c.file.time_format))} as {out}"]
+    if f.type == "integer":
+        return [f"try_cast({column} as integer) as {out}"]
+    if canonical(f):
+        return [f"{_macro('canonical_code', arg, _literal(f.value_set))} as {out}",
+                f"{column} as {out}_code"]  # fmt: skip
+    return [f"nullif(trim({column}), '') as {out}"]
+
+
+def _cte(name: str, lines: list[str]) -> str:
+    body = "\n".join(f"    {line}" if line else line for line in lines)
+    return f"{name} as (\n\n{body}\n\n)"
+
+
+def _select(items: list[str], relation: str) -> list[str]:
+    return [
+        "select",
+        *(f"    {item}," for item in items[:-1]),
+        f"    {items[-1]}",
+        f"from {relation}",
+    ]
+
+
+def staging_model(c: Contract) -> str:
+    """A feed's staging model: the raw table, each address delivered on one line cut into
+    steps, then every column typed, named by its concept and standardised, a line each.
+    Staging never drops or joins rows."""
+    for f in c.fields:
+        _literal(f.name)  # refuses a name that cannot be quoted
+    ctes = [_cte("source", [f"select * from {{{{ source('raw', {_literal(c.name)}) }}}}"])]
+    one_line = [f for f in c.fields if split_parts(c, f)]
+    if one_line:
+        steps = [
+            _macro("address_steps", _literal(f.name),
+                   *(["with_postcode=true"] if "postcode" in split_parts(c, f) else []))
+            for f in one_line
+        ]  # fmt: skip
+        comment = "-- each address delivered on one line, cut into its parts step by step"
+        ctes.append(_cte("split", [comment, *_select([*steps, "*"], "source")]))
+    columns = [
+        "_supply_id || '#' || _row_number as record_id",
+        f"'{c.name}' as source_feed",
+        *(line for f in c.fields for line in _staged(c, f)),
+        "_supply_id as supply_id",
+        "_row_number as row_number",
+        "_partition as period",
+        "_loaded_at as loaded_at",
+    ]
+    ctes.append(_cte("staged", _select(columns, "split" if one_line else "source")))
+    about = textwrap.fill(
+        f"{c.dataset}, from {c.agency_name}: one row per delivered record, each column typed, "
+        "named by the concept it carries and standardised.",
+        width=97, initial_indent="-- ", subsequent_indent="-- ",
+    )  # fmt: skip
     return (
-        f"-- {contract.dataset}: typed, named and standardised from its contract.\n"
-        f"{{{{ stage_feed('{contract.name}') }}}}\n"
+        f"-- Written by `hub dbt-files` from the feed contract {c.name}.yml; do not edit.\n"
+        f"{about}\n\nwith\n\n" + ",\n\n".join(ctes) + "\n\nselect * from staged\n"
     )
 
 
@@ -439,22 +552,24 @@ def write_all(
 ) -> list[str]:
     """Write what differs; returns the files changed (or that would be, with check)."""
     d = directory or dbt_dir()
+    staging = d / "models" / "staging"
     wanted = {
-        d / "models" / "staging" / "_sources.yml": (sources(contracts), True),
-        d / "models" / "staging" / "_staging.yml": (staging_docs(contracts), True),
-        d / "seeds" / "value_set_codes.csv": (value_set_codes(), True),
-        d / "models" / "intermediate" / "int_periods.sql": (periods(contracts), True),
-        d / "models" / "intermediate" / "int_person_records.sql": (person_records(contracts), True),
-        d / "models" / "intermediate" / "int_place_records.sql": (place_records(contracts), True),
-        d / "models" / "intermediate" / "int_events.sql": (events(contracts), True),
-        d / "models" / "intermediate" / "int_event_people.sql": (event_people(contracts), True),
+        d / "seeds" / "value_set_codes.csv": value_set_codes(),
+        d / "seeds" / "address_words.csv": address_words_seed(),
+        d / "models" / "intermediate" / "int_periods.sql": periods(contracts),
+        d / "models" / "intermediate" / "int_person_records.sql": person_records(contracts),
+        d / "models" / "intermediate" / "int_place_records.sql": place_records(contracts),
+        d / "models" / "intermediate" / "int_events.sql": events(contracts),
+        d / "models" / "intermediate" / "int_event_people.sql": event_people(contracts),
     }
-    for c in contracts.values():
-        wanted[d / "models" / "staging" / f"{model_name(c)}.sql"] = (staging_model(c), False)
+    for agency, feeds in agencies(contracts).items():
+        wanted[staging / agency / f"_{agency}__sources.yml"] = sources(feeds)
+        wanted[staging / agency / f"_{agency}__models.yml"] = staging_docs(feeds)
+        for c in feeds:
+            wanted[staging / agency / f"{model_name(c)}.sql"] = staging_model(c)
     changed = []
-    for path, (text, owned) in wanted.items():
-        exists = path.exists()
-        if (exists and not owned) or (exists and path.read_text(encoding="utf-8") == text):
+    for path, text in wanted.items():
+        if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         changed.append(str(path.relative_to(d)))
         if not check:

@@ -4,7 +4,8 @@ every stage reads (the synthetic region, ingest, the expectation suites, staging
 A contract says who supplies the feed, how the file is written (format, delimiter, encoding,
 date format), and for every column: its type, what it means, which concept it carries
 (`offender.surname`, `event.date`, `location.postcode` ...), which minimum-dataset item of the
-Home Office guidance (seeds/003 section 3.2) it satisfies, and its value set.
+Home Office guidance (Information sharing for community safety, section 3.2) it satisfies,
+and its value set.
 """
 
 from __future__ import annotations

@@ -19,7 +19,17 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The warehouse as the connection's default catalog (`raw.asb` resolves in it)."""
         con = warehouse.wait_for_lock(lambda: warehouse.connect(path=Path(self.database)))
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def get_workspace(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory connection with the warehouse attached as `wh` (warehouse.workspace)."""
+        con = warehouse.wait_for_lock(lambda: warehouse.workspace(Path(self.database)))
         try:
             yield con
         finally:

@@ -238,9 +238,13 @@ def _spine_child() -> None:
     """One spine refresh in this process; its figures as JSON."""
     import json
 
+    from dagster_project.config import paths
     from dagster_project.people import spine
+    from dagster_project.platform.warehouse import workspace
 
-    run = spine.refresh()
+    where = paths()
+    with workspace(where.warehouse) as con:
+        run = spine.refresh(con, where.person_models, where.person_decisions)
     print(json.dumps({"kind": run.kind, "records": run.records, "new": run.new_records,
                       "pairs": run.pairs_scored, "persons": run.persons,
                       "seconds": run.seconds, "phases": run.phases}))  # fmt: skip
@@ -439,7 +443,7 @@ def person_uprn() -> None:
         attach(con, paths().warehouse, "wh", "warehouse", read_only=True)
         register_home_uprns(con)
         con.execute(f"create table recs as {RECORDS}")
-        evaluation.load_truth(con, paths().root / "truth" / "records", "recs")
+        evaluation.load_truth(con, paths().truth_records, "recs")
         n, with_uprn = con.execute("select count(*), count(uprn) from recs").fetchone()
         print(f"{n:,} person records, {with_uprn:,} with a home UPRN")
         print(

@@ -1,6 +1,6 @@
 """The gate: a feed's expectation suite (Great Expectations 1.x) run on a supply before it may
 touch the archive. GE validates the supply as a DataFrame (it cannot validate DuckDB through
-SQLAlchemy; see DESIGN.md).
+SQLAlchemy: duckdb-engine returns no rows to its metric queries).
 
 Exact duplicate rows (a record supplied twice, byte for byte) are loaded as delivered and
 counted, but the suite sees each distinct row once: the key check then refuses only

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
@@ -25,11 +26,22 @@ from dagster_project.ingest.supplies import MONTH, Supply, SupplyChanging, Suppl
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 
+class Status(StrEnum):
+    """What became of a month's supply."""
+
+    LOADED = "loaded"
+    REPLACED = "replaced"  # a new supply for a month already loaded
+    UNCHANGED = "unchanged"  # already in the archive: nothing to do
+    QUARANTINED = "quarantined"  # refused: moved to quarantine with the reason
+    MISSING = "missing"  # nothing has landed yet
+    CHANGING = "changing"  # still being written: read again later
+
+
 @dataclass
 class Outcome:
     feed: str
     period: str
-    status: str  # loaded | replaced | unchanged | quarantined | missing | changing
+    status: Status
     sentence: str  # what happened, in one sentence; no personal data
     rows: int = 0
     supply_id: str | None = None
@@ -40,7 +52,7 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
-        return self.status in ("loaded", "replaced", "unchanged")
+        return self.status in (Status.LOADED, Status.REPLACED, Status.UNCHANGED)
 
 
 def signature(folder: Path) -> list:
@@ -103,7 +115,7 @@ def ingest(
     try:
         supply = open_supply(contract, folder, period)
     except SupplyChanging as e:
-        return Outcome(contract.name, period, "changing", f"{e}; it will be read again")
+        return Outcome(contract.name, period, Status.CHANGING, f"{e}; it will be read again")
     except SupplyError as e:
         return _refuse(
             contract,
@@ -120,7 +132,7 @@ def ingest(
         return Outcome(
             contract.name,
             period,
-            "unchanged",
+            Status.UNCHANGED,
             f"{contract.name} {period}: this supply ({supply.supply_id}) is already "
             "in the archive; nothing to do",
             supply_id=supply.supply_id,
@@ -142,7 +154,7 @@ def ingest(
         return Outcome(
             contract.name,
             period,
-            "unchanged",
+            Status.UNCHANGED,
             f"{contract.name} {period}: another run loaded this supply first; nothing to do",
             supply_id=supply.supply_id,
             seconds=seconds,
@@ -156,7 +168,7 @@ def ingest(
     return Outcome(
         contract.name,
         period,
-        "replaced" if replaced else "loaded",
+        Status.REPLACED if replaced else Status.LOADED,
         f"{contract.name} {period}: loaded {rows:,} rows{dups}{extra}; {result.summary()}",
         rows,
         supply.supply_id,
@@ -179,7 +191,7 @@ def _register_row(supply: Supply, processed, result: gate.GateResult) -> dict:
         "due_date": month_end + pd.Timedelta(days=c.delivery_day),
         "received_at": pd.Timestamp(received, unit="s").floor("s").to_pydatetime(),
         "processed_at": processed, "gate": "passed" if result.success else "failed",
-        "status": "loaded",
+        "status": Status.LOADED.value,
     }  # fmt: skip
 
 
@@ -204,9 +216,9 @@ def _refuse(
     advice = _advice(contract, period, where)
     dest = destination(where.quarantine, contract, period, row["processed_at"])
     with connect() as con:
-        archive.register(
-            con, {**row, "status": "quarantined", "reason": reason, "quarantine_path": str(dest)}
-        )
+        refused = {"status": Status.QUARANTINED.value, "reason": reason,
+                   "quarantine_path": str(dest)}  # fmt: skip
+        archive.register(con, {**row, **refused})
     quarantine(
         folder,
         dest,
@@ -220,7 +232,7 @@ def _refuse(
     return Outcome(
         contract.name,
         period,
-        "quarantined",
+        Status.QUARANTINED,
         f"{contract.name} {period} refused: {reason}. The supply is in {dest}; {advice}.",
         supply_id=row["supply_id"],
         quarantine_path=dest,
@@ -233,7 +245,7 @@ def _nothing_landed(contract: Contract, period: str, folder: Path, current) -> O
         return Outcome(
             contract.name,
             period,
-            "unchanged",
+            Status.UNCHANGED,
             f"{contract.name} {period}: no new supply in {folder}; the archive keeps {current[0]}",
             supply_id=current[0],
         )
@@ -241,7 +253,7 @@ def _nothing_landed(contract: Contract, period: str, folder: Path, current) -> O
     return Outcome(
         contract.name,
         period,
-        "missing",
+        Status.MISSING,
         f"{contract.name} {period}: no supply has landed in {folder} (due on "
         f"{due:%d %B %Y} from {contract.agency_name}); the sensor will load it when "
         "it arrives",

@@ -1,7 +1,7 @@
-"""Open a month's supply as delivered: its `supply.yml` (the metadata of seeds/003 section 3.4)
-checked against the folder it arrived in and the file it describes, and the data file read
-strictly in the format and encoding the contract declares (CSV with any delimiter, a BOM, a
-legacy code page, or .xlsx).
+"""Open a month's supply as delivered: its `supply.yml` (the metadata of the Home Office
+guidance, section 3.4) checked against the folder it arrived in and the file it describes, and
+the data file read strictly in the format and encoding the contract declares (CSV with any
+delimiter, a BOM, a legacy code page, or .xlsx).
 
 Values stay text, exactly as delivered (typing belongs to staging); an empty value is NULL.
 Anything that cannot be read raises SupplyError naming the file and the reason; nothing is

@@ -11,10 +11,12 @@ warehouse in one transaction:
 - `spine.person_links`: the links the clusters are made of (model or reviewer);
 - `spine.person_id_history`: every merge, split and re-link change of an ID;
 - `spine.review_queue`: pairs waiting for a person (Level 3: it shows names);
-- `spine.runs` and `spine.evaluation`: what each run did and how good the spine is.
+- `spine.runs`: what each run did;
+- `spine.evaluation`: how good the spine is against the synthetic truth (`evaluate`, a step of
+  its own, where the truth is present).
 
-Splink works in an in-memory DuckDB with the warehouse attached, so its scratch tables never
-land in the warehouse.
+Splink works in a workspace (an in-memory DuckDB with the warehouse attached as `wh`), so its
+scratch tables never land in the warehouse; the caller passes it in.
 """
 
 from __future__ import annotations
@@ -25,14 +27,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
-from dagster_project.config import memory_limit, paths
 from dagster_project.people import evaluation, features, ids, model, review
-from dagster_project.platform import warehouse
 
 SCHEMA = """
 create schema if not exists wh.spine;
@@ -92,12 +93,15 @@ def register_home_uprns(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create or replace temp view home_uprns as {source}")
 
 
+Kind = Literal["first link", "full re-link", "incremental"]
+
+
 @dataclass
 class Run:
     """What one run did, for the run log, the asset metadata and the CLI."""
 
     run_id: str
-    kind: str
+    kind: Kind
     model_version: str = ""
     model_path: str = ""
     records: int = 0
@@ -109,51 +113,39 @@ class Run:
     id_changes: int = 0
     review_queue: int = 0
     seconds: float = 0.0
-    evaluation: dict = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
     phases: dict = field(default_factory=dict)  # seconds spent in each stage
-
-
-def model_dir() -> Path:
-    return paths().root / "models" / "person"
-
-
-def decisions_file() -> Path:
-    return paths().root / "review" / "person_decisions.csv"
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return con.execute(f"select count(*) from ({sql})").fetchone()[0]
 
 
-def train_model(con: duckdb.DuckDBPyConnection | None = None) -> Path:
-    """Train a model on every person record now in the warehouse and save a new version."""
-    own = con is None
-    con = con or _connect()
-    try:
-        if own:
-            con.execute(f"create or replace table recs as {RECORDS}")
-            features.prepare(con, "recs", "person_features")
-        trained, steps = model.train(DuckDBAPI(con), "person_features")
-        extent = con.execute(
-            "select count(*) as records, count(distinct source) as feeds, "
-            "min(period) as first_month, max(period) as last_month from recs"
-        ).fetchone()
-        keys = ("records", "feeds", "first_month", "last_month")
-        return model.save(trained, model_dir(), dict(zip(keys, extent, strict=True)), steps)
-    finally:
-        if own:
-            con.close()
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = warehouse.memory()
-    con.execute("set enable_progress_bar = false")
-    con.execute(f"set memory_limit = '{memory_limit()}'")
-    warehouse.attach(con, paths().warehouse, "wh", "warehouse")
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Make a workspace (warehouse.workspace: the warehouse attached as `wh`) ready for the
+    spine: its tables, and the homes' UPRNs."""
     con.execute(SCHEMA)
     register_home_uprns(con)
-    return con
+
+
+def train_model(con: duckdb.DuckDBPyConnection, models: Path) -> Path:
+    """Train a model on every person record now in the warehouse and save a new version in
+    `models`."""
+    prepare(con)
+    con.execute(f"create or replace table recs as {RECORDS}")
+    features.prepare(con, "recs", "person_features")
+    return _train(con, models)
+
+
+def _train(con: duckdb.DuckDBPyConnection, models: Path) -> Path:
+    """Train on the `person_features` of `recs` and save the model."""
+    trained, steps = model.train(DuckDBAPI(con), "person_features")
+    extent = con.execute(
+        "select count(*) as records, count(distinct source) as feeds, "
+        "min(period) as first_month, max(period) as last_month from recs"
+    ).fetchone()
+    keys = ("records", "feeds", "first_month", "last_month")
+    return model.save(trained, models, dict(zip(keys, extent, strict=True)), steps)
 
 
 def _linker(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, splink_model: dict) -> Linker:
@@ -455,9 +447,17 @@ def _changes(con, full: bool) -> bool:
     return full or stored != expected or _count(con, "select 1 from wh.spine.person_ids") == 0
 
 
-def refresh(full: bool = False, run_id: str | None = None) -> Run:
-    """Bring the spine up to date with int_person_records. `full` re-links everything and maps
-    the new clusters back onto the previous IDs."""
+def refresh(
+    con: duckdb.DuckDBPyConnection,
+    models: Path,
+    decisions: Path,
+    full: bool = False,
+    run_id: str | None = None,
+) -> Run:
+    """Bring the spine up to date with int_person_records, in a workspace (the warehouse
+    attached as `wh`), with the latest model in `models` (one is trained if there is none) and
+    the reviewers' `decisions`. `full` re-links everything and maps the new clusters back onto
+    the previous IDs."""
     started = time.perf_counter()
     run = Run(run_id=run_id or uuid.uuid4().hex, kind="full re-link" if full else "incremental")
 
@@ -467,112 +467,112 @@ def refresh(full: bool = False, run_id: str | None = None) -> Run:
         yield
         run.phases[name] = round(time.perf_counter() - clock, 2)
 
-    con = _connect()
-    try:
-        with phase("read and prepare"):
-            con.execute("create or replace table this_run as select ? as run_id", [run.run_id])
-            full = _changes(con, full)
-            new_only = (
-                "" if full else "where person_record_id in (select record_id from new_records)"
-            )
-            con.execute(f"create or replace table recs as {RECORDS} {new_only}")
-            features.prepare(con, "recs", "new_features")
-            kept = (
-                ""
-                if full
-                else "select * from wh.spine.person_features where unique_id not in "
-                "(select record_id from withdrawn) union all by name "
-            )
-            con.execute(f"create or replace view person_features as {kept}"
-                        "select * from new_features")  # fmt: skip
-        run.records = _count(con, "select * from person_features")
-        run.new_records = _count(con, "select * from new_records")
-        run.withdrawn_records = _count(con, "select * from withdrawn")
-        if full:
-            run.kind = "first link" if run.records == run.new_records else "full re-link"
+    prepare(con)
+    with phase("read and prepare"):
+        con.execute("create or replace table this_run as select ? as run_id", [run.run_id])
+        full = _changes(con, full)
+        new_only = "" if full else "where person_record_id in (select record_id from new_records)"
+        con.execute(f"create or replace table recs as {RECORDS} {new_only}")
+        features.prepare(con, "recs", "new_features")
+        kept = (
+            ""
+            if full
+            else "select * from wh.spine.person_features where unique_id not in "
+            "(select record_id from withdrawn) union all by name "
+        )
+        con.execute(f"create or replace view person_features as {kept}"
+                    "select * from new_features")  # fmt: skip
+    run.records = _count(con, "select * from person_features")
+    run.new_records = _count(con, "select * from new_records")
+    run.withdrawn_records = _count(con, "select * from withdrawn")
+    if full:
+        run.kind = "first link" if run.records == run.new_records else "full re-link"
 
-        with phase("train model"):
-            path = model.latest(model_dir()) or train_model(con)
-        body = model.load(path)
-        run.model_version, run.model_path = body["version"], str(path)
+    with phase("train model"):
+        path = model.latest(models) or _train(con, models)
+    body = model.load(path)
+    run.model_version, run.model_path = body["version"], str(path)
 
-        api = DuckDBAPI(con)
-        review.ensure_file(decisions_file())
-        _decisions(con, decisions_file())
-        with phase("score pairs"):
-            if run.new_records or full:
-                _score(con, api, _linker(con, api, body["splink"]), new_only=not full)
-            else:
-                con.execute("create or replace table scored (person_record_id_l varchar, "
-                            "person_record_id_r varchar, match_probability double, "
-                            "match_weight double, conflict boolean)")  # fmt: skip
-        run.pairs_scored = _count(con, "select * from scored")
-        with phase("cluster and assign IDs"):
-            _links_this_run(con)
-            run.links_added = _count(con, "select * from links where basis = 'model'")
-            con.execute("create or replace table id_changes as select * from "
-                        "wh.spine.person_id_history limit 0")  # fmt: skip
-            mint = _minter(con)
-            changes = _full(con, mint) if full else _incremental(con, mint)
-            _history(con, run.run_id, changes)
-        with phase("write"):
-            _write(con, changes, full, mint)
-        run.id_changes = len(changes)
-        run.persons = _count(con, "select distinct person_id from wh.spine.person_ids")
-        run.review_queue = _count(con, "select * from wh.spine.review_queue")
-        with phase("evaluate"):
-            _evaluate(con, run)
-        run.seconds = round(time.perf_counter() - started, 2)
-        con.execute(
-            "insert into wh.spine.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run.run_id, datetime.now(UTC).replace(tzinfo=None), run.kind, run.model_version,
-             run.records, run.new_records, run.withdrawn_records, run.pairs_scored,
-             run.links_added, run.persons, run.id_changes, run.review_queue, run.seconds],
-        )  # fmt: skip
-        return run
-    finally:
-        con.close()
+    api = DuckDBAPI(con)
+    review.ensure_file(decisions)
+    _decisions(con, decisions)
+    with phase("score pairs"):
+        if run.new_records or full:
+            _score(con, api, _linker(con, api, body["splink"]), new_only=not full)
+        else:
+            con.execute("create or replace table scored (person_record_id_l varchar, "
+                        "person_record_id_r varchar, match_probability double, "
+                        "match_weight double, conflict boolean)")  # fmt: skip
+    run.pairs_scored = _count(con, "select * from scored")
+    with phase("cluster and assign IDs"):
+        _links_this_run(con)
+        run.links_added = _count(con, "select * from links where basis = 'model'")
+        con.execute("create or replace table id_changes as select * from "
+                    "wh.spine.person_id_history limit 0")  # fmt: skip
+        mint = _minter(con)
+        changes = _full(con, mint) if full else _incremental(con, mint)
+        _history(con, run.run_id, changes)
+    with phase("write"):
+        _write(con, changes, full, mint)
+    run.id_changes = len(changes)
+    run.persons = _count(con, "select distinct person_id from wh.spine.person_ids")
+    run.review_queue = _count(con, "select * from wh.spine.review_queue")
+    with phase("diagnose"):
+        _clusters(con)
+        run.diagnostics = evaluation.diagnostics(con) | {"review_queue": run.review_queue}
+    run.seconds = round(time.perf_counter() - started, 2)
+    con.execute(
+        "insert into wh.spine.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run.run_id, datetime.now(UTC).replace(tzinfo=None), run.kind, run.model_version,
+         run.records, run.new_records, run.withdrawn_records, run.pairs_scored,
+         run.links_added, run.persons, run.id_changes, run.review_queue, run.seconds],
+    )  # fmt: skip
+    return run
 
 
-def _evaluate(con, run: Run) -> None:
-    """Diagnostics always; truth-based figures when the synthetic region's truth is here."""
+def _clusters(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         create or replace table clusters as
         select person_record_id as unique_id, person_id as cluster_id, source_feed as source,
                agency
         from wh.spine.person_ids
     """)
-    run.diagnostics = evaluation.diagnostics(con) | {"review_queue": run.review_queue}
-    truth = paths().truth / "records"
-    if not truth.exists():
-        return
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, truth: Path, run_id: str) -> dict:
+    """The spine as it stands against the synthetic region's truth (`truth`, one parquet file
+    per feed and month), recorded in spine.evaluation under `run_id`: precision, recall and
+    F1 over all records and over those with a name or birth date, by feed pair and by error."""
+    prepare(con)
+    _clusters(con)
     evaluation.load_truth(con, truth, f"({RECORDS})")
     overall = evaluation.overall(con)
     identified = evaluation.overall(con, identifiable_only=True)
     pairs, errors = evaluation.by_feed_pair(con), evaluation.by_error(con)
-    run.evaluation = {"all records": overall, "records with a name or date of birth": identified,
-                      "by feed pair": pairs, "by error": errors}  # fmt: skip
+    figures = {"all records": overall, "records with a name or date of birth": identified,
+               "by feed pair": pairs, "by error": errors}  # fmt: skip
     rows = [("all records", None, None, None, overall),
             ("records with a name or date of birth", None, None, None, identified),
             *(("feed pair", p["feed_a"], p["feed_b"], None, p) for p in pairs),
             *(("error", None, None, e["error"], e) for e in errors)]  # fmt: skip
     keys = ("true_positives", "false_positives", "false_negatives", "precision", "recall", "f1")
-    rows = [(run.run_id, scope, a, b, e, *(f[k] for k in keys)) for scope, a, b, e, f in rows]
+    rows = [(run_id, scope, a, b, e, *(f[k] for k in keys)) for scope, a, b, e, f in rows]
     _insert(con, "wh.spine.evaluation", rows)
+    return figures
 
 
-def coverage() -> tuple[int, int]:
-    """Person records without an ID, and IDs held by records that have gone."""
-    with warehouse.connect(read_only=True) as con:
-        return con.execute("""
-            select
-                (select count(*) from intermediate.int_person_records r
-                 where not exists (select 1 from spine.person_ids p
-                                   where p.person_record_id = r.person_record_id)),
-                (select count(*) from spine.person_ids p
-                 where not exists (select 1 from intermediate.int_person_records r
-                                   where p.person_record_id = r.person_record_id))
-        """).fetchone()  # fmt: skip
+def coverage(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Person records without an ID, and IDs held by records that have gone (`con`: the
+    warehouse as its default catalog)."""
+    return con.execute("""
+        select
+            (select count(*) from intermediate.int_person_records r
+             where not exists (select 1 from spine.person_ids p
+                               where p.person_record_id = r.person_record_id)),
+            (select count(*) from spine.person_ids p
+             where not exists (select 1 from intermediate.int_person_records r
+                               where p.person_record_id = r.person_record_id))
+    """).fetchone()  # fmt: skip
 
 
 def _fmt(v) -> str:
@@ -604,7 +604,13 @@ def summary(run: Run) -> str:
         f"  share of records linked across agencies: "
         f"{run.diagnostics.get('share_linked_across_agencies') or 0:.1%}",
     ]
-    for scope, f in run.evaluation.items():
+    return "\n".join(lines)
+
+
+def evaluation_summary(figures: dict) -> str:
+    """The figures against the truth in a few lines (figures only, no personal data)."""
+    lines = []
+    for scope, f in figures.items():
         if isinstance(f, dict):
             lines.append(
                 f"  against the truth, {scope}: precision {f['precision']:.4f}, "

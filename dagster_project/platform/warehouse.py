@@ -6,7 +6,7 @@ memory and the file is attached with its key (docs/keys.md). DuckDB writes encry
 only with the httpfs extension loaded (without it, its crypto module is read-only), and it
 would download that extension at run time: it is loaded instead from the installed package
 `duckdb-extension-httpfs`, and every download and autoload is switched off, so the hub never
-reaches the network (DESIGN.md, "Choices already checked")."""
+reaches the network (docs/keys.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import duckdb
 
-from dagster_project.config import paths
+from dagster_project.config import memory_limit, paths
 from dagster_project.platform import keys
 
 ALIAS = "hub"  # the warehouse's catalog name, as dbt names it in the views it writes
@@ -81,6 +81,21 @@ def connect(read_only: bool = False, path: Path | None = None) -> duckdb.DuckDBP
     try:
         attach(con, path or paths().warehouse, ALIAS, "warehouse", read_only)
         con.execute(f"USE {ALIAS}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def workspace(path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the warehouse attached as `wh`, for work whose scratch
+    tables must not land in the warehouse (the spines); capped at HUB_MEMORY_LIMIT, beyond
+    which DuckDB spills to disk, encrypted."""
+    con = memory()
+    try:
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"set memory_limit = {quote(memory_limit())}")
+        attach(con, path or paths().warehouse, "wh", "warehouse")
     except BaseException:
         con.close()
         raise

@@ -13,7 +13,7 @@ Each returns a Finding: whether it passed, one sentence saying why, and the figu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,14 +42,12 @@ class Finding:
 
 
 @contextmanager
-def attached(
-    path: Callable[[str], Path] = publish.staged,
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The tiers (staged, or with `publish.published` the release in place), attached
-    read-only as level1, level2 and level3."""
+def attached(folder: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The tiers in `folder` (the staged release, or the published one), attached read-only as
+    level1, level2 and level3."""
     with warehouse.memory() as con:
         for tier in publish.TIERS:
-            publish.attach(con, path(tier), tier, tier)
+            publish.attach(con, publish.tier_file(folder, tier), tier, tier)
         yield con
 
 
@@ -207,8 +205,8 @@ def k_anonymous(con, k: int = K) -> Finding:
     )
 
 
-def level3_needs_key() -> Finding:
-    path = publish.staged("level3")
+def level3_needs_key(path: Path) -> Finding:
+    """The Level 3 file at `path` opens with neither no key nor a wrong one."""
     for attempt, option in (("no key", ""), ("a wrong key", " (ENCRYPTION_KEY 'not the key')")):
         with duckdb.connect(config=warehouse.CONFIG) as con:
             try:

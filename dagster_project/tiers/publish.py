@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.config import paths
 from dagster_project.platform import warehouse
 
 TIERS = ("level1", "level2", "level3")
@@ -21,19 +20,13 @@ ENCRYPTED = {"level3": "level3"}  # tier -> the key it is encrypted with (keys.p
 @dataclass(frozen=True)
 class Tier:
     name: str
+    path: Path
     tables: dict[str, int]  # table -> rows
 
 
-def staged_dir() -> Path:
-    return paths().marts / ".next"
-
-
-def staged(tier: str) -> Path:
-    return staged_dir() / f"{tier}.duckdb"
-
-
-def published(tier: str) -> Path:
-    return paths().marts / f"{tier}.duckdb"
+def tier_file(folder: Path, tier: str) -> Path:
+    """A tier's file in a folder of releases (the published one, or the staged one)."""
+    return folder / f"{tier}.duckdb"
 
 
 def attach(
@@ -70,35 +63,36 @@ def _copy_comments(con, table: str, source: str, target: str) -> None:
         )
 
 
-def stage() -> list[Tier]:
-    """Write every tier's tables from the warehouse to a new file each, in `staged_dir()`."""
-    staged_dir().mkdir(parents=True, exist_ok=True)
+def stage(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Tier]:
+    """Write every tier's tables from the warehouse (`con`, as its default catalog) to a new
+    file each, in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
     out = []
-    with warehouse.connect(read_only=True) as con:
-        for tier in TIERS:
-            path = staged(tier)
-            for leftover in (path, path.with_suffix(".duckdb.wal")):
-                leftover.unlink(missing_ok=True)
-            attach(con, path, tier, f"next_{tier}", read_only=False)
-            tables = {}
-            for table in _tables(con, warehouse.ALIAS, tier):
-                con.execute(f"create table next_{tier}.main.{table} as "
-                            f"select * from {warehouse.ALIAS}.{tier}.{table}")  # fmt: skip
-                _copy_comments(con, table, tier, f"next_{tier}")
-                tables[table] = con.execute(
-                    f"select count(*) from next_{tier}.main.{table}").fetchone()[0]  # fmt: skip
-            con.execute(f"checkpoint next_{tier}")
-            con.execute(f"detach next_{tier}")
-            out.append(Tier(tier, tables))
+    for tier in TIERS:
+        path = tier_file(folder, tier)
+        for leftover in (path, path.with_suffix(".duckdb.wal")):
+            leftover.unlink(missing_ok=True)
+        attach(con, path, tier, f"next_{tier}", read_only=False)
+        tables = {}
+        for table in _tables(con, warehouse.ALIAS, tier):
+            con.execute(f"create table next_{tier}.main.{table} as "
+                        f"select * from {warehouse.ALIAS}.{tier}.{table}")  # fmt: skip
+            _copy_comments(con, table, tier, f"next_{tier}")
+            tables[table] = con.execute(
+                f"select count(*) from next_{tier}.main.{table}").fetchone()[0]  # fmt: skip
+        con.execute(f"checkpoint next_{tier}")
+        con.execute(f"detach next_{tier}")
+        out.append(Tier(tier, tables))
     return out
 
 
-def publish() -> list[Path]:
-    """Rename every staged file into place (after the checks have passed)."""
+def publish(staged: Path, marts: Path) -> list[Path]:
+    """Rename every file staged in `staged` into place in `marts` (after the checks have
+    passed)."""
     done = []
     for tier in TIERS:
-        os.replace(staged(tier), published(tier))
-        done.append(published(tier))
+        os.replace(tier_file(staged, tier), tier_file(marts, tier))
+        done.append(tier_file(marts, tier))
     return done
 
 
@@ -108,4 +102,4 @@ def describe(path: Path, tier: str) -> Tier:
         attach(con, path, tier, tier)
         tables = {t: con.execute(f"select count(*) from {tier}.main.{t}").fetchone()[0]
                   for t in _tables(con, tier, "main")}  # fmt: skip
-    return Tier(tier, tables)
+    return Tier(tier, path, tables)

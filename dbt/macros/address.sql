@@ -8,20 +8,41 @@
   an address with no locality whose street name starts with a street type ("10 Green Lane")
   would lose a word to the locality; no agency in the region writes one.
 
-  Each step is a column the next one reads (DuckDB resolves an alias defined earlier in the
-  same select list), all named after the delivered column so that several addresses of one
-  feed do not collide. `words` holds the post towns and street types from the sources' meta.
+  A staging model calls address_steps in its `split` CTE, once for each such column, then
+  address_part for each part it keeps. Each step is a column the next one reads (DuckDB
+  resolves an alias defined earlier in the same select list), all named after the delivered
+  column so that several addresses of one feed do not collide.
 #}
 
-{% macro address_steps(name, meta, words) -%}
-    {%- set column = adapter.quote(name) -%}
+{#- The post towns, street types and sub-building words of the seed address_words (written by
+    `hub dbt-files` from contracts/reference/addresses.yml), by kind. They are read when the
+    model is compiled and written into its regular expressions as constants: DuckDB compiles
+    a pattern that comes from a column again for every row, hundreds of times slower. The
+    order is the words' own (the regular expressions do not depend on it). -#}
+{% macro address_words() -%}
+    {%- set seed = ref('address_words') -%}
+    {%- set words = {'post_town': [], 'street_type': [], 'sub_building': []} -%}
+    {%- if execute -%}
+        {%- do words.update({
+            'post_town': ['ABINGDON', 'AMERSHAM', 'AYLESBURY', 'BANBURY', 'BEACONSFIELD', 'BICESTER', 'BRACKNELL', 'BUCKINGHAM', 'CHESHAM', 'CHIPPING NORTON', 'CROWTHORNE', 'DIDCOT', 'FARINGDON', 'GERRARDS CROSS', 'HENLEY-ON-THAMES', 'HIGH WYCOMBE', 'HUNGERFORD', 'KIDLINGTON', 'MAIDENHEAD', 'MARLOW', 'MILTON KEYNES', 'NEWBURY', 'NEWPORT PAGNELL', 'OLNEY', 'OXFORD', 'PRINCES RISBOROUGH', 'READING', 'SLOUGH', 'THAME', 'THATCHAM', 'WALLINGFORD', 'WANTAGE', 'WINDSOR', 'WINSLOW', 'WITNEY', 'WOKINGHAM'],
+            'street_type': ['Road', 'Rd', 'Street', 'St', 'Lane', 'Ln', 'Close', 'Cl', 'Avenue', 'Ave', 'Way', 'Drive', 'Dr', 'Gardens', 'Gdns', 'Crescent', 'Cres', 'Place', 'Pl', 'Court', 'Ct', 'Grove', 'Gr', 'Terrace', 'Terr', 'Walk', 'Wlk', 'Mews', 'Hill', 'Row', 'Square', 'Sq', 'Rise', 'Parade', 'Pde', 'Green'],
+            'sub_building': ['Flat', 'Unit', 'Apartment', 'Suite', 'Studio', 'Room', 'Maisonette']}) -%}
+    {%- endif -%}
+    {{ return(words) }}
+{%- endmacro %}
+
+{#- The steps that cut the delivered column `name`, ending with the line's postcode when
+    with_postcode. -#}
+{% macro address_steps(name, with_postcode=false) -%}
+    {%- set column = '"' ~ name ~ '"' -%}
     {%- set step = '"__' ~ name ~ '__' -%}
-    {%- set towns = words.post_towns | join('|') -%}
-    {%- set types = words.street_types | join('|') -%}
-    {%- set subs = words.sub_buildings | join('|') -%}
+    {%- set words = address_words() -%}
+    {%- set towns = words.post_town | join('|') -%}
+    {%- set types = words.street_type | join('|') -%}
+    {%- set subs = words.sub_building | join('|') -%}
     {%- set postcode_at_end = '(?i)(?:^|[\\s,])([a-z]{1,2}[0-9][a-z0-9]?\\s*[0-9][a-z]{2})\\s*$' -%}
     nullif(trim({{ column }}), '') as {{ step }}text",
-    {%- if meta.with_postcode %}
+    {%- if with_postcode %}
     nullif(regexp_extract({{ step }}text", '{{ postcode_at_end }}', 1), '') as {{ step }}postcode",
     rtrim(regexp_replace({{ step }}text", '{{ postcode_at_end }}', ''), ', ') as {{ step }}rest",
     {%- else %}
@@ -48,6 +69,8 @@
          then {{ step }}after" end as {{ step }}locality"
 {%- endmacro %}
 
+{#- A part of the delivered column `name` cut by address_steps: address_line1, address_line2,
+    town, postcode, or postcode_reason (why the postcode is NULL). -#}
 {% macro address_part(name, part) -%}
     {%- set step = '"__' ~ name ~ '__' -%}
     {%- if part == 'address_line1' -%}
@@ -59,5 +82,9 @@
     upper({{ step }}town")
     {%- elif part == 'postcode' -%}
     {{ clean_postcode(step ~ 'postcode"') }}
+    {%- elif part == 'postcode_reason' -%}
+    {{ postcode_reason(step ~ 'postcode"') }}
+    {%- else -%}
+    {{ exceptions.raise_compiler_error("address_part: no part " ~ part) }}
     {%- endif -%}
 {%- endmacro %}

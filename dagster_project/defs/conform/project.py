@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 
 from dagster_project.config import dbt_dir
+from dagster_project.defs.automation import after_upstream, once
 from dagster_project.platform import dbt
 
 
@@ -29,6 +30,11 @@ class Translator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] in ("model", "seed"):
             return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["alias"]])
         return super().get_asset_key(dbt_resource_props)
+
+    def get_automation_condition(self, dbt_resource_props: dict) -> dg.AutomationCondition:
+        if dbt_resource_props["resource_type"] == "seed":
+            return once()
+        return after_upstream()
 
 
 def dbt_resource() -> DbtCliResource:

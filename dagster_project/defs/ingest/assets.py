@@ -6,12 +6,12 @@ import functools
 import warnings
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from dagster_project.config import paths
 from dagster_project.contracts.model import Contract, load_contracts
 from dagster_project.defs.partitions import monthly
-from dagster_project.ingest.load import ingest
+from dagster_project.defs.resources import WarehouseResource
+from dagster_project.ingest.load import Status, ingest
 
 GATE = "gate"
 
@@ -22,7 +22,8 @@ def asset_key(contract: Contract) -> dg.AssetKey:
 
 def _description(c: Contract) -> str:
     return (
-        f"{c.dataset}, supplied monthly by {c.agency_name} (seeds/003 section {c.section}). "
+        f"{c.dataset}, supplied monthly by {c.agency_name} (Home Office guidance, "
+        f"Information sharing for community safety, section {c.section}). "
         f"{c.description} Appended to raw.{c.name} after its expectation suite passes."
     )
 
@@ -59,7 +60,7 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
         },
         check_specs=[gate_spec(c)],
     )  # fmt: skip
-    def _feed(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    def _feed(context: dg.AssetExecutionContext, duckdb: WarehouseResource):
         period = context.partition_key[:7]
         outcome = ingest(
             c,
@@ -70,12 +71,12 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
         )
         for warning in outcome.warnings:
             context.log.warning(f"{c.name} {period}: {warning}")
-        if outcome.status in ("missing", "changing"):
+        if outcome.status in (Status.MISSING, Status.CHANGING):
             raise dg.Failure(description=outcome.sentence)
         log = context.log.info if outcome.passed else context.log.error
         log(outcome.sentence)
         metadata = {
-            "status": outcome.status,
+            "status": outcome.status.value,
             "rows": outcome.rows,
             "supply_id": outcome.supply_id or "",
             **{f"{stage}_seconds": round(s, 3) for stage, s in outcome.seconds.items()},

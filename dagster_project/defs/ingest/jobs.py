@@ -9,11 +9,8 @@ from dagster_project.contracts.model import load_contracts
 
 @functools.cache
 def refresh_job():
-    # In-process: one step at a time, so one DuckDB writer at a time within a run; the run
-    # queue (dagster.yaml) runs one run at a time.
     return dg.define_asset_job(
         "monthly_refresh", selection=dg.AssetSelection.key_prefixes("raw"),
-        executor_def=dg.in_process_executor,
         description="Ingest every feed's supply for a month through its gate.")  # fmt: skip
 
 

@@ -11,7 +11,8 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[
             people.person_model, people.person_ids, people.every_record_has_one_id,
-            places.gazetteer_table, places.place_matches, places.every_mention_has_one_outcome,
+            people.links_agree_with_the_truth, places.gazetteer_table, places.place_matches,
+            places.every_mention_has_one_outcome, places.places_agree_with_the_truth,
         ],
         jobs=[relink_job(), retrain_job()],
     )  # fmt: skip

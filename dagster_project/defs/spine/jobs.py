@@ -12,7 +12,6 @@ def relink_job():
     return dg.define_asset_job(
         "person_relink",
         selection=dg.AssetSelection.assets(IDS),
-        executor_def=dg.in_process_executor,
         config={"ops": {"spine__person_ids": {"config": {"full_relink": True}}}},
         description="Re-link every person record afresh, keeping IDs by largest overlap.",
     )
@@ -23,6 +22,5 @@ def retrain_job():
     return dg.define_asset_job(
         "person_model_retrain",
         selection=dg.AssetSelection.assets(MODEL),
-        executor_def=dg.in_process_executor,
         description="Train a new version of the person model on the warehouse as it is.",
     )

@@ -8,10 +8,11 @@ import json
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
-from dagster_duckdb import DuckDBResource
 
 from dagster_project.config import key_variable, paths
+from dagster_project.defs.automation import after_upstream, once
 from dagster_project.defs.conform.project import Translator, manifest, project
+from dagster_project.defs.resources import WarehouseResource
 from dagster_project.platform import keys
 from dagster_project.platform.warehouse import transaction
 from dagster_project.tiers import population, publish
@@ -23,11 +24,11 @@ MARTS = "marts"  # the dbt selection of the published layer (dbt/models/marts)
 
 
 @dg.asset(
-    key=POPULATION, group_name="tiers", kinds={"duckdb"},
+    key=POPULATION, group_name="tiers", kinds={"duckdb"}, automation_condition=once(),
     description="Residents per LSOA from data/reference/population.csv: the denominators of "
                 "Level 1's rates per 1,000.",
 )  # fmt: skip
-def population_table(duckdb: DuckDBResource) -> dg.MaterializeResult:
+def population_table(duckdb: WarehouseResource) -> dg.MaterializeResult:
     path = paths().reference / "population.csv"
     with duckdb.get_connection() as con, transaction(con):
         n = population.load(con, path)
@@ -73,22 +74,28 @@ def _tier_metadata(tiers: list[publish.Tier]) -> dict:
 def staged_release() -> dg.AssetsDefinition:
     @dg.asset(
         key=STAGED, group_name="tiers", deps=[marts_assets()], kinds={"duckdb"},
+        automation_condition=after_upstream(),
         description="The release written to data/marts/.next/level{1,2,3}.duckdb (Level 3 "
                     "encrypted), where the blocking checks read it before it is published.",
     )  # fmt: skip
-    def _staged() -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata=_tier_metadata(publish.stage()))
+    def _staged(duckdb: WarehouseResource) -> dg.MaterializeResult:
+        with duckdb.get_connection() as con:
+            tiers = publish.stage(con, paths().staged_marts)
+        return dg.MaterializeResult(metadata=_tier_metadata(tiers))
 
     return _staged
 
 
 @dg.asset(
     key=PUBLISHED, group_name="tiers", deps=[STAGED], kinds={"duckdb"},
+    automation_condition=after_upstream(),
     description="data/marts/level{1,2,3}.duckdb: the checked release, renamed into place "
                 "(readers of the previous release are never blocked).",
 )  # fmt: skip
 def published_release() -> dg.MaterializeResult:
-    tiers = [publish.describe(p, t) for t, p in zip(publish.TIERS, publish.publish(), strict=True)]
+    where = paths()
+    published = publish.publish(where.staged_marts, where.marts)
+    tiers = [publish.describe(p, t) for t, p in zip(publish.TIERS, published, strict=True)]
     return dg.MaterializeResult(
         metadata={**_tier_metadata(tiers), "summary": dg.MetadataValue.text(how_to_open(tiers))}
     )
@@ -98,7 +105,7 @@ def how_to_open(tiers: list[publish.Tier]) -> str:
     """Each published file, its tables and rows, and how to open it."""
     lines = []
     for t in tiers:
-        path = publish.published(t.name)
+        path = t.path
         lines.append(f"{path}: " + ", ".join(f"{n} {r:,}" for n, r in t.tables.items()))
         if t.name in publish.ENCRYPTED:
             lines.append(

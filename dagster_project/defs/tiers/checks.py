@@ -2,8 +2,9 @@
 
 import dagster as dg
 
+from dagster_project.config import paths
 from dagster_project.defs.tiers.assets import STAGED
-from dagster_project.tiers import checks
+from dagster_project.tiers import checks, publish
 
 
 def _result(finding: checks.Finding) -> dg.AssetCheckResult:
@@ -15,7 +16,7 @@ def _result(finding: checks.Finding) -> dg.AssetCheckResult:
 @dg.asset_check(asset=STAGED, blocking=True, description="No name, birth date, address "
                 "or agency reference of a Level 3 person in any Level 1 or 2 column.")  # fmt: skip
 def no_identifiers() -> dg.AssetCheckResult:
-    with checks.attached() as con:
+    with checks.attached(paths().staged_marts) as con:
         return _result(checks.no_identifiers(con))
 
 
@@ -23,18 +24,18 @@ def no_identifiers() -> dg.AssetCheckResult:
                 "(NULL, with its reason) or a multiple of 5 outside 1-7, and none can be "
                 "worked out from a total and the other cells.")  # fmt: skip
 def disclosure_controlled() -> dg.AssetCheckResult:
-    with checks.attached() as con:
+    with checks.attached(paths().staged_marts) as con:
         return _result(checks.disclosure_controlled(con))
 
 
 @dg.asset_check(asset=STAGED, blocking=True, description="Level 2's person-level tables are "
                 "k-anonymous on age band, sex, ethnicity and home area, k >= 5.")  # fmt: skip
 def k_anonymous() -> dg.AssetCheckResult:
-    with checks.attached() as con:
+    with checks.attached(paths().staged_marts) as con:
         return _result(checks.k_anonymous(con))
 
 
 @dg.asset_check(asset=STAGED, blocking=True,
                 description="The Level 3 file cannot be opened without its key.")  # fmt: skip
 def level3_needs_key() -> dg.AssetCheckResult:
-    return _result(checks.level3_needs_key())
+    return _result(checks.level3_needs_key(publish.tier_file(paths().staged_marts, "level3")))

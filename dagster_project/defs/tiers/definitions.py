@@ -1,5 +1,5 @@
 """The published tiers: the marts, the staged release and its blocking checks, the published
-files, the release job and the sensor that follows a conform."""
+files and the release job."""
 
 import dagster as dg
 
@@ -10,7 +10,7 @@ from dagster_project.defs.tiers.assets import (
     published_release,
     staged_release,
 )
-from dagster_project.defs.tiers.jobs import release_job, release_sensor
+from dagster_project.defs.tiers.jobs import release_job
 
 
 def defs() -> dg.Definitions:
@@ -21,5 +21,4 @@ def defs() -> dg.Definitions:
             checks.level3_needs_key,
         ],
         jobs=[release_job()],
-        sensors=[release_sensor()],
     )  # fmt: skip

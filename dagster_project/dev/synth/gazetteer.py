@@ -72,7 +72,7 @@ class Gazetteer:
 
 def unit_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
     """Postcode unit sizes: mostly 8-30 properties, one in ten below 4 (where the
-    depersonalisation rule of seeds/003 section 3.2 bites), never above 40."""
+    depersonalisation rule of the Home Office guidance, section 3.2, bites), never above 40."""
     small = rng.random(n) < 0.10
     return np.where(small, rng.integers(1, 4, n), rng.triangular(4, 15, MAX_UNIT, n).astype(int))
 

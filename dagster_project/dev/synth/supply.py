@@ -1,5 +1,6 @@
 """Write one month's supply as the agency sends it: the data file in the contract's format and
-encoding, and `supply.yml` with the metadata of seeds/003 section 3.4."""
+encoding, and `supply.yml` with the metadata of the Home Office guidance,
+Information sharing for community safety, section 3.4."""
 
 from __future__ import annotations
 
