@@ -181,3 +181,61 @@ def test_twins_and_a_father_and_son_of_one_name_conflict_however_strong_the_rest
     pairs = f"select record_id_l || '/' || record_id_r, conflict from ({scored})"
     conflicts = dict(con.execute(pairs).fetchall())
     assert conflicts == {"twin1/twin2": True, "father/son": True, "bill/william": False}
+
+
+def test_each_way_two_records_agree_lands_in_its_own_level():
+    """Each pair lands in the level for the way it agrees; where several levels hold, in the
+    first (Splink tries them in order), so exact names are not counted as a nickname."""
+    con = duckdb.connect()
+    people = [
+        {"record_id": "william", "source": "x", "forename": "William", "surname": "Wilson",
+         "date_of_birth": "2007-11-04", "postcode": "SL3 1EX", "address": "10 High Street",
+         "agency_ref": "A:1"},
+        {"record_id": "bill", "source": "y", "forename": "Bill", "surname": "Wilson",
+         "date_of_birth": "2007-11-04", "postcode": "SL3 1EX", "address": "2/10 High St",
+         "agency_ref": "B:1"},
+        {"record_id": "flat", "source": "z", "forename": "Bill", "surname": "Wilson",
+         "address": "Flat 2, 10 High Street", "agency_ref": "B:1"},
+        {"record_id": "swapped", "source": "y", "forename": "Wilson", "surname": "William",
+         "date_of_birth": "2007-04-11"},
+        {"record_id": "father", "source": "x", "forename": "Oliver", "surname": "Jarvis",
+         "age": "43", "period": "2024-03"},
+        {"record_id": "aged", "source": "x", "forename": "Oliver", "surname": "Jarvys",
+         "age": "23", "period": "2024-03"},
+        {"record_id": "son", "source": "y", "forename": "Oliver", "surname": "Smith-Jarvis",
+         "date_of_birth": "2001-01-21"},
+    ]  # fmt: skip
+    columns = sorted({k for p in people for k in p})
+    con.execute("create table src (" + ", ".join(f"{c} varchar" for c in columns) + ")")
+    con.executemany(f"insert into src values ({', '.join('?' * len(columns))})",
+                    [[p.get(c) for c in columns] for p in people])  # fmt: skip
+    features.prepare(con, "src", "f")
+    names = [r[0] for r in con.execute("describe f").fetchall()]
+    side = ", ".join(f'{s}."{c}" as "{c}_{s}"' for s in "lr" for c in names)
+    con.execute(f"create table pairs as select {side} from f l, f r")
+    settings = model.settings().get_settings("duckdb").as_dict()
+    levels = {c["output_column_name"]: c["comparison_levels"] for c in settings["comparisons"]}
+
+    def level(comparison: str, left: str, right: str) -> str:
+        *conditions, _ = [lv["sql_condition"] for lv in levels[comparison]]  # the last is ELSE
+        case = " ".join(f"when {c} then {i}" for i, c in enumerate(conditions))
+        sql = f"select case {case} else {len(conditions)} end from pairs where unique_id_l = ? "
+        (i,) = con.execute(sql + "and unique_id_r = ?", [left, right]).fetchone()
+        return levels[comparison][i]["label_for_charts"]
+
+    assert level("forename", "bill", "flat") == "Exact match on forename"
+    assert level("forename", "william", "bill") == "same formal name (nickname)"
+    assert level("forename", "swapped", "william") == (
+        "Match on reversed cols: forename and surname (one direction)")  # fmt: skip
+    assert level("surname", "william", "swapped") == (
+        "Match on reversed cols: surname and forename (one direction)")  # fmt: skip
+    assert level("surname", "father", "aged") == "Jaro-Winkler distance of surname >= 0.92"
+    assert level("surname", "son", "father") == "shares a part (double-barrelled)"
+    assert level("date_of_birth", "swapped", "william") == "day and month swapped"
+    assert level("date_of_birth", "aged", "son") == "birth years within one (age)"
+    assert level("date_of_birth", "father", "son") == "born more than five years apart"
+    assert level("home", "flat", "bill") == "same address"  # a postcode missing is no conflict
+    assert level("home", "william", "bill") == "same postcode, most words"
+    assert level("home", "william", "swapped") == "missing on either side"
+    assert level("agency_ref", "william", "bill") == "not comparable"  # issued by two agencies
+    assert level("agency_ref", "bill", "flat") == "Exact match on agency_ref"

@@ -9,6 +9,8 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 # Pairs at or above LINK are the same person; pairs from REVIEW up to LINK go to a person.
@@ -22,32 +24,16 @@ SEED = 20240101
 logging.getLogger("splink").setLevel(logging.ERROR)
 
 
-def _level(sql: str, label: str, **extra) -> dict:
-    return {"sql_condition": sql, "label_for_charts": label, **extra}
+class _CustomComparison(cl.CustomComparison):
+    """A CustomComparison that keeps its description: Splink 5.0.0's stores the one it is given
+    but writes its own class name into the settings instead."""
+
+    def create_description(self) -> str:
+        return self._description or super().create_description()
 
 
-def _null(*columns: str) -> dict:
-    sql = " or ".join(f"{c}_l is null or {c}_r is null" for c in columns)
-    return _level(sql, "missing on either side", is_null_level=True)
-
-
-def _exact(column: str, tf: bool = False) -> dict:
-    extra = {"tf_adjustment_column": column, "tf_adjustment_weight": 1.0} if tf else {}
-    return _level(f"{column}_l = {column}_r", "exact", **extra)
-
-
-def _else() -> dict:
-    return _level("else", "all other")
-
-
-def _comparison(name: str, description: str, *levels: dict) -> dict:
-    return {
-        "output_column_name": name,
-        "comparison_description": description,
-        "comparison_levels": list(levels),
-    }
-
-
+# Address words compared as sets: all the same words, or most of them (the shared words at least
+# 0.6 of the distinct words on both sides). No library level compares two lists as sets.
 SAME_WORDS = (
     "list_has_all(address_tokens_l, address_tokens_r) and "
     "list_has_all(address_tokens_r, address_tokens_l)"
@@ -57,71 +43,112 @@ MOST_WORDS = (
     "0.6 * len(list_distinct(list_concat(address_tokens_l, address_tokens_r)))"
 )
 
+# Splink's levels know no date parts, and this one compares one side's month with the other's day.
+DAY_MONTH_SWAPPED = (
+    "year(date_of_birth_l) = year(date_of_birth_r) and "
+    "month(date_of_birth_l) = day(date_of_birth_r) and "
+    "day(date_of_birth_l) = month(date_of_birth_r)"
+)
 
-def comparisons() -> list[dict]:
-    def jw(column: str, at: float) -> dict:
-        return _level(
-            f"jaro_winkler_similarity({column}_l, {column}_r) >= {at}", f"Jaro-Winkler >= {at}"
-        )
 
+def comparisons() -> list:
+    """The comparisons, each level in the order Splink tries them (the first that holds wins)."""
     return [
-        _comparison(
-            "forename", "First name: exact (common names count for less), nickname, typo, "
-            "written as the surname (names swapped)",
-            _null("forename"), _exact("forename", tf=True),
-            _level("len(list_intersect(forename_formal_l, forename_formal_r)) > 0",
-                   "same formal name (nickname)"),
-            jw("forename", 0.92), _level("forename_l = surname_r", "is the other's surname"),
-            jw("forename", 0.8), _else(),
+        _CustomComparison(
+            output_column_name="forename",
+            comparison_description="First name: exact (common names count for less), "
+            "nickname, typo, written as the surname (names swapped)",
+            comparison_levels=[
+                cll.NullLevel("forename"),
+                cll.ExactMatchLevel("forename", term_frequency_adjustments=True),
+                cll.ArrayIntersectLevel("forename_formal").configure(
+                    label_for_charts="same formal name (nickname)"
+                ),
+                cll.JaroWinklerLevel("forename", 0.92),
+                # one direction only: the surname comparison checks the other
+                cll.ColumnsReversedLevel("forename", "surname"),
+                cll.JaroWinklerLevel("forename", 0.8),
+                cll.ElseLevel(),
+            ],
         ),
-        _comparison(
-            "surname", "Surname: exact (common names count for less), typo, one part of a "
-            "double-barrelled name, written as the first name (names swapped)",
-            _null("surname"), _exact("surname", tf=True), jw("surname", 0.92),
-            _level("len(list_intersect(surname_tokens_l, surname_tokens_r)) > 0",
-                   "shares a part (double-barrelled)"),
-            _level("surname_l = forename_r", "is the other's first name"), _else(),
+        _CustomComparison(
+            output_column_name="surname",
+            comparison_description="Surname: exact (common names count for less), typo, one "
+            "part of a double-barrelled name, written as the first name (names swapped)",
+            comparison_levels=[
+                cll.NullLevel("surname"),
+                cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
+                cll.JaroWinklerLevel("surname", 0.92),
+                cll.ArrayIntersectLevel("surname_tokens").configure(
+                    label_for_charts="shares a part (double-barrelled)"
+                ),
+                cll.ColumnsReversedLevel("surname", "forename"),
+                cll.ElseLevel(),
+            ],
         ),
-        _comparison(
-            "date_of_birth", "Date of birth: exact, day and month swapped, one character "
-            "apart; where one side has only an age, birth years within one",
-            _level("(date_of_birth_l is null or date_of_birth_r is null) and "
-                   "(birth_year_l is null or birth_year_r is null)", "missing on either side",
-                   is_null_level=True),
-            _exact("date_of_birth"),
-            _level("year(date_of_birth_l) = year(date_of_birth_r) and "
-                   "month(date_of_birth_l) = day(date_of_birth_r) and "
-                   "day(date_of_birth_l) = month(date_of_birth_r)", "day and month swapped"),
-            _level("(date_of_birth_l is null or date_of_birth_r is null) and "
-                   "abs(birth_year_l - birth_year_r) <= 1", "birth years within one (age)"),
-            # a father and son of one name at one address are years apart
-            _level("abs(birth_year_l - birth_year_r) > 5", "born more than five years apart"),
-            _else(),
+        _CustomComparison(
+            output_column_name="date_of_birth",
+            comparison_description="Date of birth: exact, day and month swapped, one "
+            "character apart; where one side has only an age, birth years within one",
+            comparison_levels=[
+                # a birth year (from an age) is something to compare where a date is missing
+                cll.And(cll.NullLevel("date_of_birth"), cll.NullLevel("birth_year")),
+                cll.ExactMatchLevel("date_of_birth"),
+                cll.CustomLevel(DAY_MONTH_SWAPPED, "day and month swapped"),
+                cll.And(
+                    cll.NullLevel("date_of_birth"), cll.AbsoluteDifferenceLevel("birth_year", 1)
+                ).configure(label_for_charts="birth years within one (age)"),
+                # a father and son of one name at one address are years apart
+                cll.Not(cll.AbsoluteDifferenceLevel("birth_year", 5)).configure(
+                    label_for_charts="born more than five years apart"
+                ),
+                cll.ElseLevel(),
+            ],
         ),
-        _comparison(
-            "home", "Home address and postcode, compared together because people at one "
-            "address share both (counting them apart would count a household twice)",
-            _level("(postcode_l is null and address_tokens_l is null) or "
-                   "(postcode_r is null and address_tokens_r is null)", "missing on either side",
-                   is_null_level=True),
-            _level("uprn_l = uprn_r", "same UPRN (however the address was written)"),
-            _level(f"{SAME_WORDS} and (postcode_l = postcode_r or postcode_l is null or "
-                   "postcode_r is null)", "same address"),
-            _level(f"postcode_l = postcode_r and {MOST_WORDS}", "same postcode, most words"),
-            _level("postcode_l = postcode_r", "same postcode"),
-            _level(MOST_WORDS, "most address words, postcode differs"),
-            _level("postcode_district_l = postcode_district_r", "same postcode district"),
-            _else(),
+        _CustomComparison(
+            output_column_name="home",
+            comparison_description="Home address and postcode, compared together because "
+            "people at one address share both (counting them apart would count a household "
+            "twice)",
+            comparison_levels=[
+                # missing only where one side has neither: a postcode alone, or an address
+                # alone, is still something to compare
+                cll.CustomLevel(
+                    "(postcode_l is null and address_tokens_l is null) or "
+                    "(postcode_r is null and address_tokens_r is null)",
+                    "missing on either side",
+                ).configure(is_null_level=True),
+                cll.ExactMatchLevel("uprn").configure(
+                    label_for_charts="same UPRN (however the address was written)"
+                ),
+                cll.And(
+                    cll.CustomLevel(SAME_WORDS),
+                    cll.Or(cll.ExactMatchLevel("postcode"), cll.NullLevel("postcode")),
+                ).configure(label_for_charts="same address"),
+                cll.And(cll.ExactMatchLevel("postcode"), cll.CustomLevel(MOST_WORDS)).configure(
+                    label_for_charts="same postcode, most words"
+                ),
+                cll.ExactMatchLevel("postcode"),
+                cll.CustomLevel(MOST_WORDS, "most address words, postcode differs"),
+                cll.ExactMatchLevel("postcode_district"),
+                cll.ElseLevel(),
+            ],
         ),
-        _comparison("sex", "Sex", _null("sex"), _exact("sex"), _else()),
-        _comparison(
-            "agency_ref", "The agency's own person reference, where both records come from "
-            "the same agency",
-            _level("agency_ref_l is null or agency_ref_r is null or ref_issuer_l <> ref_issuer_r",
-                   "not comparable", is_null_level=True),
-            _exact("agency_ref"), _else(),
+        cl.ExactMatch("sex"),
+        _CustomComparison(
+            output_column_name="agency_ref",
+            comparison_description="The agency's own person reference, where both records "
+            "come from the same agency",
+            comparison_levels=[
+                # one agency's reference says nothing about another's
+                cll.Or(
+                    cll.NullLevel("agency_ref"), cll.Not(cll.ExactMatchLevel("ref_issuer"))
+                ).configure(is_null_level=True, label_for_charts="not comparable"),
+                cll.ExactMatchLevel("agency_ref"),
+                cll.ElseLevel(),
+            ],
         ),
-    ]  # fmt: skip
+    ]
 
 
 # Evidence no household can explain away: birth years far apart (a father and son of one name

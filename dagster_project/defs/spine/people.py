@@ -91,7 +91,7 @@ def links_agree_with_the_truth(
     if not truth.exists():
         return dg.AssetCheckResult(passed=True, description="No truth here: nothing to compare.")
     with duckdb.get_workspace() as con:
-        figures = spine.evaluate(con, truth, context.run_id)
+        figures = spine.evaluate(con, truth, context.run.run_id)
     summary = spine.evaluation_summary(figures)
     meta: dict = {"summary": dg.MetadataValue.text(summary)}
     for scope in ("all records", "records with a name or date of birth"):
