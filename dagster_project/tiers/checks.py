@@ -21,16 +21,12 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.platform import keys, pseudonyms, warehouse
-from dagster_project.tiers import publish
+from dagster_project.tiers import disclosure, publish
 
 K = 5
 NGRAM = 8  # longest run of words compared: a full name, or a house number and street
 # Level 1 tables: the column holding each cell's count, and the columns that, with the area,
 # identify a cell (a total and its parts share them).
-CELLS = {
-    "strategic_profile": ("count", ["month", "measure"]),
-    "risk_factor_rates": ("people", ["risk_factor"]),
-}
 PERSON_TABLES = {"person_factors": ["age_band", "sex", "ethnicity", "home_area"]}
 
 
@@ -158,33 +154,33 @@ def no_identifiers(con) -> Finding:
 
 
 def disclosure_controlled(con) -> Finding:
-    problems, cells = [], 0
-    for table, (value, keys_) in CELLS.items():
-        t = f"level1.main.{table}"
-        cells += con.execute(f"select count(*) from {t}").fetchone()[0]
+    """Every count suppressed or rounded to 5 outside 1 to 7, and the exact audit of every
+    table (tiers/audit.py) finds every suppressed cell protected: its feasible range reaches
+    at least 8 and spans at least 5 values."""
+    problems, cells, figures = [], 0, {}
+    for t in disclosure.TABLES:
+        relation = f"level1.main.{t.name}"
+        cells += con.execute(f"select count(*) from {relation}").fetchone()[0]
         unsafe = con.execute(f"""
-            select count(*) from {t}
-            where ({value} is null) <> (suppression is not null)
-               or {value} between 1 and 7 or {value} % 5 <> 0
+            select count(*) from {relation}
+            where ({t.value} is null) <> (suppression is not null)
+               or {t.value} between 1 and 7 or {t.value} % 5 <> 0
+               or suppression <> '{disclosure.SUPPRESSED}'
         """).fetchone()[0]  # fmt: skip
         if unsafe:
-            problems.append(f"{table}: {unsafe} count(s) neither suppressed nor safely rounded")
-        on = " and ".join(f"c.{k} = p.{k}" for k in keys_)
-        derivable = con.execute(f"""
-            select count(*) from (
-                select any_value(p.suppression is not null)::integer
-                       + count(c.suppression) as unknown
-                from {t} as p join {t} as c on {on} and c.parent_code = p.area_code
-                group by p.area_code, {", ".join(f"p.{k}" for k in keys_)}
-            ) where unknown = 1
-        """).fetchone()[0]  # fmt: skip
-        if derivable:
-            problems.append(f"{table}: {derivable} total(s) with exactly one suppressed cell, "
-                            "which their total minus the others would reveal")  # fmt: skip
+            problems.append(f"{t.name}: {unsafe} count(s) neither suppressed nor safely rounded")
+        result = disclosure.audit_table(con, relation, t)
+        if exposed := len(result.exposed):
+            problems.append(f"{t.name}.{t.value}: {exposed} suppressed cell(s) an intruder can "
+                            "narrow to a small count or to fewer than 5 values")  # fmt: skip
+        figures[f"{t.name}: smallest range"] = result.smallest_span or 0
+        figures[f"{t.name}: suppressed cells audited"] = len(result.ranges)
+    figures["cells"] = cells
     if problems:
-        return Finding(False, "; ".join(problems), {"cells": cells})
-    return Finding(True, f"all {cells:,} Level 1 cells suppressed or rounded to 5, "
-                   "none derivable from a total", {"cells": cells})  # fmt: skip
+        return Finding(False, "; ".join(problems), figures)
+    return Finding(True, f"all {cells:,} Level 1 cells suppressed or rounded to 5; the exact "
+                   "audit narrows no suppressed cell to a small count or to fewer than 5 values",
+                   figures)  # fmt: skip
 
 
 def k_anonymous(con, k: int = K) -> Finding:
