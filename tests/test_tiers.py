@@ -121,6 +121,9 @@ def test_the_release_record_says_what_the_release_holds(released, region):
     assert row["k_anonymity"] >= K
     assert row["persons"] > 0 and row["place_mentions"] > 0
     assert row["cells_suppressed_primary"] > 0
+    # the exact audit's figures: every suppressed cell's range reaches 8 and spans 5 values
+    assert row["level1_cells_audited"] > 0 and row["level1_suppressions_added"] >= 0
+    assert row["level1_smallest_range"] >= 5 and row["level1_smallest_reach"] >= 8
     assert row["pseudonym_key_id"] == keys.fingerprint("pseudonym")
 
 
@@ -256,8 +259,10 @@ def test_every_level1_cell_is_suppressed_or_rounded_and_none_is_derivable(releas
             raw, left_on=["month", "measure", "area_code"],
             right_on=["month", "measure", "lsoa_code"], how="left")  # fmt: skip
         lsoa["n"] = lsoa["n"].fillna(0)
-        primary = lsoa["n"].between(1, 7)
-        assert (lsoa.loc[primary, "suppression"] == "primary").all()
+        small = lsoa["n"].between(1, 7)
+        assert (lsoa.loc[small, "suppression"] == "suppressed").all()
+        # one label for every suppression: none says it hides a small count itself
+        assert set(cells["suppression"].dropna()) == {"suppressed"}
         shown = lsoa[lsoa["suppression"].isna()]
         assert ((shown["n"] / 5).round() * 5 == shown["count"]).all()
         # a partnership total is the rounded sum of unrounded parts, not a sum of rounded ones
@@ -312,3 +317,32 @@ def test_a_name_planted_in_a_free_text_field_blocks_the_release(released, tmp_pa
         t: publish.tier_file(paths().marts, t).stat().st_mtime_ns for t in publish.TIERS
     } == before
     assert name not in str(blocked.description)  # the finding names the column, not the name
+
+
+def test_a_suppressed_cell_an_intruder_can_solve_for_blocks_the_release(released, tmp_path):
+    """A ward whose suppressed count its district and the other wards give away (the planted
+    weakness), in a copy of the release: the exact audit finds it and the check refuses it."""
+    folder = tmp_path / "planted"
+    shutil.copytree(paths().marts, folder, ignore=shutil.ignore_patterns(".next"))
+    with duckdb.connect(str(folder / "level1.duckdb")) as con:
+        # a suppressed ward with a sibling: publish its district as 10, one sibling as 10 and
+        # the others as 0, which leaves the suppressed ward at most 4
+        month, measure, ward, district, sibling = con.execute("""
+            select c.month, c.measure, c.area_code, c.parent_code, min(s.area_code)
+            from strategic_profile c join strategic_profile s
+              on s.month = c.month and s.measure = c.measure and s.parent_code = c.parent_code
+             and s.area_code <> c.area_code
+            where c.geography = 'ward' and c.count is null
+            group by all order by 1, 2, 3 limit 1
+        """).fetchone()  # fmt: skip
+        con.execute("""
+            update strategic_profile
+            set count = case when area_code in (?, ?) then 10 else 0 end, suppression = null
+            where month = ? and measure = ?
+              and (area_code = ? or (parent_code = ? and area_code <> ?))
+        """, [district, sibling, month, measure, district, district, ward])  # fmt: skip
+    with checks.attached(folder) as con:
+        finding = checks.disclosure_controlled(con)
+    assert not finding.passed
+    assert "strategic_profile.count" in finding.description
+    assert ward not in finding.description  # the finding names the table, never a cell

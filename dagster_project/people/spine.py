@@ -186,6 +186,10 @@ def _score(con, api, linker, new_only: bool) -> None:
         select record_id_l as person_record_id_l, record_id_r as person_record_id_r,
                match_probability, match_weight, conflict
         from ({model.scored_sql(out.physical_name, "person_features")})
+        -- a pair that more than one prediction scored (within the new records and between
+        -- them and the old) is one pair: its best score
+        qualify row_number() over (partition by record_id_l, record_id_r
+                                   order by match_probability desc) = 1
     """)
 
 
@@ -419,6 +423,8 @@ def _queue(con) -> None:
           and not exists (select 1 from wh.spine.review_queue q
                           where q.person_record_id_l = s.person_record_id_l
                             and q.person_record_id_r = s.person_record_id_r)
+        qualify row_number() over (partition by s.person_record_id_l, s.person_record_id_r
+                                   order by s.match_probability desc) = 1
     """)
 
 

@@ -466,8 +466,13 @@ def decide(con: duckdb.DuckDBPyConnection) -> None:
                                   then m.postcode end
         left join near_points np on np.id = case when c.method = 'none' then c.id end
     """)
+    # A mention may have both property and street candidates: one ranking of them all, the
+    # properties first, so each rank is one candidate.
     con.execute("""
         create or replace table place_candidates as
+        select * replace (row_number() over (partition by place_record_id
+               order by usrn is not null, rank, coalesce(uprn, usrn)) as rank)
+        from (
         select p.id as place_record_id, row_number() over (partition by p.id
                order by p.weight desc, p.uprn) as rank,
                p.uprn, null::bigint as usrn, g.address, round(p.probability, 4) as score
@@ -482,6 +487,7 @@ def decide(con: duckdb.DuckDBPyConnection) -> None:
         join streets s on s.usrn = sp.usrn
         where pm.method = 'none' and pm.to_review
         qualify row_number() over (partition by sp.id order by sp.pos, sp.fit desc, sp.usrn) <= 3
+        )
     """)
 
 
