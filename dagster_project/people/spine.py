@@ -182,19 +182,19 @@ def _score(con, api, linker, new_only: bool) -> None:
         )
         out = api.register("scored_raw")
     # A pair that more than one prediction scored (within the new records, and between them
-    # and the old) is one pair, with its best score.
+    # and the old) is one pair, with its best score. (In two steps: DuckDB 1.5 cannot bind a
+    # window over the conflict rule's columns in one.)
     con.execute(f"""
+        create or replace table scored_pairs as
+        select record_id_l as person_record_id_l, record_id_r as person_record_id_r,
+               match_probability, match_weight, conflict
+        from ({model.scored_sql(out.physical_name, "person_features")})
+    """)
+    con.execute("""
         create or replace table scored as
-        select person_record_id_l, person_record_id_r, match_probability, match_weight,
-               conflict
-        from (
-            select record_id_l as person_record_id_l, record_id_r as person_record_id_r,
-                   match_probability, match_weight, conflict,
-                   row_number() over (partition by record_id_l, record_id_r
-                                      order by match_probability desc) as best
-            from ({model.scored_sql(out.physical_name, "person_features")})
-        )
-        where best = 1
+        select * from scored_pairs
+        qualify row_number() over (partition by person_record_id_l, person_record_id_r
+                                   order by match_probability desc) = 1
     """)
 
 
