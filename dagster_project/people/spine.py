@@ -428,8 +428,6 @@ def _queue(con) -> None:
           and not exists (select 1 from wh.spine.review_queue q
                           where q.person_record_id_l = s.person_record_id_l
                             and q.person_record_id_r = s.person_record_id_r)
-        qualify row_number() over (partition by s.person_record_id_l, s.person_record_id_r
-                                   order by s.match_probability desc) = 1
     """)
 
 

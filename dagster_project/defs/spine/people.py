@@ -63,7 +63,7 @@ def person_ids(
     where = paths()
     with duckdb.get_workspace() as con:
         run = spine.refresh(
-            con, where.person_models, where.person_decisions, config.full_relink, context.run_id
+            con, where.person_models, where.person_decisions, config.full_relink, context.run.run_id
         )
     context.log.info(spine.summary(run))
     return dg.MaterializeResult(metadata=_metadata(run))
