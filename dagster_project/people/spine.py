@@ -181,20 +181,11 @@ def _score(con, api, linker, new_only: bool) -> None:
             f"union all by name select * from {between.physical_name}"
         )
         out = api.register("scored_raw")
-    # A pair that more than one prediction scored (within the new records, and between them
-    # and the old) is one pair, with its best score. (In two steps: DuckDB 1.5 cannot bind a
-    # window over the conflict rule's columns in one.)
     con.execute(f"""
-        create or replace table scored_pairs as
+        create or replace table scored as
         select record_id_l as person_record_id_l, record_id_r as person_record_id_r,
                match_probability, match_weight, conflict
         from ({model.scored_sql(out.physical_name, "person_features")})
-    """)
-    con.execute("""
-        create or replace table scored as
-        select * from scored_pairs
-        qualify row_number() over (partition by person_record_id_l, person_record_id_r
-                                   order by match_probability desc) = 1
     """)
 
 
@@ -415,13 +406,16 @@ def _queue(con) -> None:
     """)
     shown = ("source", "forename", "surname", "date_of_birth", "sex", "postcode", "address")
     cols = ", ".join(f"{side}.{c}" for side in ("l", "r") for c in shown)
+    # Once the run's new features are stored, the person_features view holds them twice (stored
+    # and new): one row a record.
     con.execute(f"""
         insert into wh.spine.review_queue
+        with features as (select distinct on (unique_id) * from person_features)
         select s.person_record_id_l, s.person_record_id_r, s.match_probability, s.match_weight,
                (select run_id from this_run), {cols}
         from scored s
-        join person_features l on l.unique_id = s.person_record_id_l
-        join person_features r on r.unique_id = s.person_record_id_r
+        join features l on l.unique_id = s.person_record_id_l
+        join features r on r.unique_id = s.person_record_id_r
         where not ({model.LINKED})
           and not exists (select 1 from decisions d where d.l = s.person_record_id_l
                           and d.r = s.person_record_id_r)
