@@ -1,22 +1,20 @@
-"""Each privacy rule of the tiers on small hand-made inputs: the pseudonym, the disclosure
-control macro (through dbt itself), the population file, and the release checks shown to
-catch what they exist to catch."""
+"""Each privacy rule of the tiers on small hand-made inputs: the pseudonym, the population file,
+and the release checks shown to catch what they exist to catch. The rules written as dbt
+macros (disclosure control, the age at a date, the postcode sector) are dbt unit tests, run by
+tests/test_dbt_unit.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
-from dagster_project.config import dbt_dir
 from dagster_project.defs.tiers.assets import marts_args, release_id
 from dagster_project.platform import keys, pseudonyms, warehouse
-from dagster_project.tiers import checks, population
+from dagster_project.tiers import checks, population, privacy
 
 
 def test_pseudonym_is_a_keyed_hash_that_a_new_key_changes():
@@ -39,66 +37,6 @@ def test_marts_are_built_for_a_named_release_and_key():
     args = marts_args("R1", "abc")
     assert args[:2] == ["build", "--vars"]
     assert json.loads(args[2]) == {"release_id": "R1", "pseudonym_key_id": "abc"}
-
-
-# --- disclosure control, through dbt -------------------------------------------------------
-
-
-def _controlled(cells: list[tuple[int, str, str | None, int]], tmp_path, monkeypatch) -> dict:
-    """Run the disclosure_control macro over cells (level, area, parent, n) of one measure."""
-    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "data"))
-    rows = " union all ".join(
-        f"select 'm' as measure, {lv} as level, '{a}' as area_code, "
-        f"{'null' if p is None else repr(p)} as parent_code, {n} as n"
-        for lv, a, p, n in cells
-    )  # fmt: skip
-    sql = (f"with cells as ({rows}), {{{{ disclosure_control('cells', ['measure']) }}}} "
-           "select area_code, suppression, value from controlled")  # fmt: skip
-    dbt = Path(sys.executable).with_name("dbt")
-    out = subprocess.run(
-        [str(dbt), "show", "--inline", sql, "--output", "json", "--limit", "100", "--quiet",
-         "--project-dir", str(dbt_dir()), "--profiles-dir", str(dbt_dir())],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return {r["area_code"]: (r["suppression"], r["value"]) for r in json.loads(out.stdout)["show"]}
-
-
-def test_disclosure_control_suppresses_small_counts_and_what_would_reveal_them(
-    tmp_path, monkeypatch
-):
-    cells = [
-        (0, "all", None, 73),
-        (1, "D1", "all", 53), (1, "D2", "all", 20),
-        (2, "W1", "D1", 3), (2, "W2", "D1", 20), (2, "W3", "D1", 30),  # one small ward
-        (2, "W4", "D2", 12), (2, "W5", "D2", 8),
-        (3, "L2a", "W2", 12), (3, "L2b", "W2", 8),
-        (3, "L4a", "W4", 12), (3, "L4b", "W4", 0),
-        (3, "L5a", "W5", 8),
-    ]  # fmt: skip
-    got = _controlled(cells, tmp_path, monkeypatch)
-    assert got["W1"] == ("primary", None)
-    # D1 = W1 + W2 + W3 would give W1 away: the smallest other ward goes too
-    assert got["W2"] == ("secondary", None) and got["W3"] == (None, 30)
-    # rounded to the nearest 5, totals from the unrounded parts (53 -> 55, not 30 + 20 + 5)
-    assert got["all"] == (None, 75) and got["D1"] == (None, 55) and got["W4"] == (None, 10)
-    assert got["W5"] == (None, 10) and got["L4b"] == (None, 0)
-    # W2 hidden, its LSOAs would add up to it: the smaller goes too
-    assert got["L2b"] == ("secondary", None) and got["L2a"] == (None, 10)
-    assert all(got[a][0] is None for a in ("L4a", "L5a"))
-
-
-def test_a_suppressed_total_is_not_left_recoverable_from_its_parts(tmp_path, monkeypatch):
-    cells = [
-        (0, "all", None, 40),
-        (1, "D1", "all", 5), (1, "D2", "all", 15), (1, "D3", "all", 20),
-        (2, "W1", "D2", 9), (2, "W2", "D2", 6),
-        (2, "W3", "D3", 10), (2, "W4", "D3", 10),
-    ]  # fmt: skip
-    got = _controlled(cells, tmp_path, monkeypatch)
-    assert got["D1"][0] == "primary" and got["D2"][0] == "secondary"
-    # D2 = W1 + W2 already has two unknowns (D2 and the small W2): W1 can be shown
-    assert got["W2"][0] == "primary" and got["W1"] == (None, 10)
-    assert got["D3"] == (None, 20) and got["W3"] == (None, 10)
 
 
 # --- the population file ------------------------------------------------------------------
@@ -203,26 +141,74 @@ def _profile(con, rows: list[tuple]) -> None:
         ([("all", None, 20, None), ("D1", "all", 3, None)], "neither suppressed nor"),
         ([("all", None, 20, None), ("D1", "all", 12, None)], "neither suppressed nor"),
         ([("all", None, 20, None), ("D1", "all", None, None)], "neither suppressed nor"),
+        # a suppression that says it is a small count itself
         ([("all", None, 20, None), ("D1", "all", None, "primary"), ("D2", "all", 15, None)],
-         "exactly one suppressed"),
-        ([("all", None, 20, None), ("D1", "all", None, "primary"),
-          ("D2", "all", None, "secondary"), ("D3", "all", 15, None)], None),
+         "neither suppressed nor"),
+        # 10 less 10: the suppressed district is at most 4
+        ([("all", None, 10, None), ("D1", "all", None, "suppressed"), ("D2", "all", 10, None)],
+         "narrow to a small count"),
+        # 20 less 15: could be 1 to 9, so not shown to be small
+        ([("all", None, 20, None), ("D1", "all", None, "suppressed"), ("D2", "all", 15, None)],
+         None),
+        ([("all", None, 20, None), ("D1", "all", None, "suppressed"),
+          ("D2", "all", None, "suppressed"), ("D3", "all", 15, None)], None),
     ],
 )  # fmt: skip
-def test_the_disclosure_check_finds_unsafe_or_derivable_cells(tiers, rows, problem):
+def test_the_disclosure_check_audits_every_suppressed_cell(tiers, rows, problem):
     _profile(tiers, rows)
     finding = checks.disclosure_controlled(tiers)
-    assert finding.passed is (problem is None)
+    assert finding.passed is (problem is None), finding.description
     if problem:
         assert problem in finding.description
 
 
-def test_the_k_check_finds_a_class_smaller_than_k(tiers):
-    tiers.execute("create table level2.person_factors as select * from (values "
-                  + ", ".join(["('18-24', 'F', 'W_BRI', 'OX1 1')"] * 5)
-                  + ", ('65+', 'M', 'A_BAN', 'OX1 1')) "
-                  "as t(age_band, sex, ethnicity, home_area)")  # fmt: skip
-    finding = checks.k_anonymous(tiers)
+def _people(con, rows: list[tuple]) -> None:
+    """Level 2's person table (age band, sex, ethnicity, home sector, victim, ppo_status), the
+    Level 3 people behind it, and one event at an LSOA of 10 addresses."""
+    secret = keys.key("pseudonym").encode()
+    df = [(pseudonyms.pseudonym(pid, secret), pid, *rest) for pid, *rest in rows]
+    con.register("people", pd.DataFrame(df, columns=[
+        "person_key", "person_id", "age_band", "sex", "ethnicity", "home_area", "victim",
+        "flag", "age", "current_postcode"]))  # fmt: skip
+    con.execute("create or replace table level2.person_factors as select "
+                "person_key, age_band, sex, ethnicity, home_area, 'postcode sector' as "
+                "home_area_type, victim, '0' as offender, 0 as generalisation, 5 as class_size, "
+                + ", ".join(f"null::varchar as {c}" for c in privacy.SENSITIVE_COLUMNS[:3])
+                + ", false as yos_persistent, false as released_from_custody, "
+                + ", ".join(f"0 as {c}" for c in privacy.SENSITIVE_COLUMNS[5:])
+                + " from people")  # fmt: skip
+    con.execute("update level2.person_factors set ppo_status = flag from people "
+                "where people.person_key = person_factors.person_key")  # fmt: skip
+    con.execute("create or replace table level3.person_single_view as select person_id, "
+                "age, sex, current_postcode, case when victim = '0' then 0 else 1 end "
+                "as victimisations from people")  # fmt: skip
+    con.execute(
+        "create or replace table level2.events as select 'X1' as event_key, "
+        "'E01' as lsoa_code, null::integer as easting, null::integer as northing"
+    )
+    con.execute(
+        "create or replace table gaz as select 'E01' as lsoa_code, "
+        "450000 + i as easting, 200000 as northing from range(10) as t(i)"
+    )
+
+
+def _level2(con) -> checks.Finding:
+    return checks.level2_anonymous(con, "gaz", "(select 'none' as event_key)")
+
+
+def test_the_level2_check_measures_the_joined_view_as_an_intruder_would(tiers):
+    alike = ("18-24", "F", "W_BRI", "OX1 1", "1", None, 20, "OX1 1AA")
+    rows = [(f"P{i}", *alike) for i in range(5)]
+    _people(tiers, [*rows, ("P9", "65+", "M", "A_BAN", "OX1 1", "1", None, 70, "OX1 1AB")])
+    finding = _level2(tiers)
     assert not finding.passed and finding.figures["k"] == 1
-    tiers.execute("delete from level2.person_factors where sex = 'M'")
-    assert checks.k_anonymous(tiers).passed
+    assert "person_factors (age_band, sex, ethnicity, home_area" in finding.description
+    assert "singles out" in finding.description  # the odd one out, as a neighbour finds them
+    _people(tiers, rows)
+    finding = _level2(tiers)
+    assert finding.passed, finding.description
+    assert finding.figures["neighbour attack"] == 0 and finding.figures["unique share"] == 0
+    # a class whose members are all prolific offenders tells it of each of them
+    _people(tiers, [(pid, *alike[:5], "PPO", *alike[6:]) for pid, *_ in rows])
+    finding = _level2(tiers)
+    assert not finding.passed and "share a sensitive flag" in finding.description

@@ -456,13 +456,14 @@ def _literal(text: str) -> str:
 
 
 def _macro(name: str, *args: str) -> str:
+    """A dbt macro call: {{ name(args) }}."""
     return "{{ " + f"{name}({', '.join(args)})" + " }}"
 
 
 def _staged(c: Contract, f) -> list[str]:
     """What staging makes of one delivered column: `expression as name`, one line each."""
-    column = f'"{f.name}"'  # the SQL identifier, and as a macro's argument
-    arg = f"'{column}'"
+    column = f'"{f.name}"'  # the delivered column in SQL,
+    arg = f"'{column}'"  # and as a macro's argument: '"DOB"'
     out, role, attribute = staged_name(f), f.role, f.attribute
     if attribute == "full_name":  # "SURNAME, Forename" or "Forename Surname"
         form = f.options.get("name_format", "forename_first")
@@ -501,7 +502,7 @@ def _cte(name: str, lines: list[str]) -> str:
     return f"{name} as (\n\n{body}\n\n)"
 
 
-def _select(items: list[str], relation: str) -> list[str]:
+def _select_from(items: list[str], relation: str) -> list[str]:
     return [
         "select",
         *(f"    {item}," for item in items[:-1]),
@@ -525,7 +526,7 @@ def staging_model(c: Contract) -> str:
             for f in one_line
         ]  # fmt: skip
         comment = "-- each address delivered on one line, cut into its parts step by step"
-        ctes.append(_cte("split", [comment, *_select([*steps, "*"], "source")]))
+        ctes.append(_cte("split", [comment, *_select_from([*steps, "*"], "source")]))
     columns = [
         "_supply_id || '#' || _row_number as record_id",
         f"'{c.name}' as source_feed",
@@ -535,7 +536,7 @@ def staging_model(c: Contract) -> str:
         "_partition as period",
         "_loaded_at as loaded_at",
     ]
-    ctes.append(_cte("staged", _select(columns, "split" if one_line else "source")))
+    ctes.append(_cte("staged", _select_from(columns, "split" if one_line else "source")))
     about = textwrap.fill(
         f"{c.dataset}, from {c.agency_name}: one row per delivered record, each column typed, "
         "named by the concept it carries and standardised.",

@@ -205,6 +205,43 @@ def spine_accuracy(population: int, months: str) -> None:
         _print_evaluation(root / "warehouse" / "hub.duckdb")
 
 
+RELEASE_FIGURES = (
+    "persons", "k_anonymity", "people_generalised", "people_withheld", "level1_cells",
+    "cells_suppressed_primary", "level1_cells_audited", "level1_suppressions_added",
+    "level1_smallest_range", "level1_smallest_reach", "level2_k", "level2_l",
+    "level2_unique_share", "level2_neighbour_attack", "level2_neighbour_attack_two_events",
+    "level2_smallest_place",
+)  # fmt: skip
+
+
+def release(population: int, months: str) -> None:
+    """A generated region through ingest, conform and `hub release`; the release record's
+    disclosure figures (docs/disclosure-control.md) and what the minimisation cost."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t = _base_region(population, months, root)
+        env = {**os.environ, "HUB_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster")}
+        release_s, peak, _ = _timed([sys.executable, "-m", "dagster_project.cli", "release"], env)
+        print(f"{population:,} people, months {months} ({t['delivered']}); {platform.machine()}, "
+              f"{os.cpu_count()} cores. Ingest {t['ingest']:.0f} s, conform {t['conform']:.0f} s, "
+              f"`hub release` {release_s:.0f} s (peak {peak:,.0f} MiB).")  # fmt: skip
+        with duckdb.connect(str(root / "marts" / "level2.duckdb"), read_only=True) as con:
+            row = con.execute(f"select {', '.join(RELEASE_FIGURES)} from release").fetchone()
+            events, squared, lsoa = con.execute(
+                "select count(*), count(easting), count(lsoa_code) from events"
+            ).fetchone()
+            people = con.execute("select count(*) from person_factors").fetchone()[0]
+        print("| figure | value |\n| --- | ---: |")
+        for name, value in zip(RELEASE_FIGURES, row, strict=True):
+            print(f"| {name} | {value:,.4g} |" if isinstance(value, float) else
+                  f"| {name} | {value:,} |")  # fmt: skip
+        print(f"| events with a 100 m square | {squared / events:.1%} |")
+        print(f"| events placed to an LSOA or finer | {lsoa / events:.1%} |")
+        print(f"| people published | {people:,} |")
+
+
 # A copy of the region's person records as other people with the same statistics: surnames
 # and postcodes moved along their sorted vocabularies, birth dates moved by weeks.
 DISGUISE = """
@@ -494,6 +531,9 @@ def main() -> None:
     ps.add_argument("--properties", type=int, default=1_000_000)
     ps.add_argument("--mentions", type=int, default=300_000)
     sub.add_parser("person-uprn", help="person linkage with and without the home's UPRN")
+    r = sub.add_parser("release", help="a release's disclosure figures on a generated region")
+    r.add_argument("--population", type=int, default=250_000)
+    r.add_argument("--months", default="2024-01:2024-12")
     sub.add_parser("_spine", help=argparse.SUPPRESS)
     c = sub.add_parser("_ingest", help=argparse.SUPPRESS)
     c.add_argument("root", type=Path)
@@ -511,6 +551,8 @@ def main() -> None:
         place_speed(args.properties, args.mentions)
     elif args.what == "person-uprn":
         person_uprn()
+    elif args.what == "release":
+        release(args.population, args.months)
     elif args.what == "_spine":
         _spine_child()
     else:

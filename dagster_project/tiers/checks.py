@@ -3,10 +3,11 @@ themselves (publish.stage): what an analyst would open is what is checked.
 
 - no_identifiers: no name, birth date, address or agency reference of any person in Level 3
   appears in any column of Level 1 or 2;
-- disclosure_controlled: every Level 1 count is NULL with its reason, or a multiple of 5
-  outside 1-7, and no total and its parts leave exactly one cell unknown;
-- k_anonymous: every combination of age band, sex, ethnicity and home area in Level 2's
-  person-level table is shared by at least K people;
+- disclosure_controlled: every Level 1 count is suppressed, or a multiple of 5 outside 1-7,
+  and the exact audit (audit.py) narrows no suppressed cell to a small count or to fewer than
+  5 values;
+- level2_anonymous: Level 2 as a whole against the intruder (privacy.py): k and l on
+  everything a person key carries, the neighbour attack, the addresses in every place;
 - level3_needs_key: the Level 3 file cannot be opened without its key, nor with another.
 
 Each returns a Finding: whether it passed, one sentence saying why, and the figures."""
@@ -21,13 +22,9 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.platform import keys, pseudonyms, warehouse
-from dagster_project.tiers import disclosure, publish
+from dagster_project.tiers import disclosure, privacy, publish
 
-K = 5
 NGRAM = 8  # longest run of words compared: a full name, or a house number and street
-# Level 1 tables: the column holding each cell's count, and the columns that, with the area,
-# identify a cell (a total and its parts share them).
-PERSON_TABLES = {"person_factors": ["age_band", "sex", "ethnicity", "home_area"]}
 
 
 @dataclass
@@ -183,22 +180,21 @@ def disclosure_controlled(con) -> Finding:
                    figures)  # fmt: skip
 
 
-def k_anonymous(con, k: int = K) -> Finding:
-    smallest = None
-    for table, quasi in PERSON_TABLES.items():
-        columns = ", ".join(quasi)
-        (n,) = con.execute(f"select min(c) from (select count(*) as c from level2.main.{table} "
-                           f"group by {columns})").fetchone()  # fmt: skip
-        if n is not None:
-            smallest = n if smallest is None else min(smallest, n)
-    if smallest is not None and smallest < k:
-        return Finding(False, f"Level 2 person-level tables are only {smallest}-anonymous "
-                       f"(at least {k} needed)", {"k": smallest})  # fmt: skip
-    return Finding(
-        True,
-        f"Level 2 person-level tables are {smallest}-anonymous (k >= {k})",
-        {"k": smallest or 0},
-    )
+def level2_anonymous(con, gazetteer: str, homes: str) -> Finding:
+    """Level 2 as a whole against the intruder of docs/disclosure-control.md (privacy.py)."""
+    f = privacy.measure(con, "level2", "level3", gazetteer, homes)
+    figures = {
+        "k": f.k, "l": f.l_diversity, "unique share": f.unique_share,
+        "neighbour attack": f.neighbour if f.neighbour is not None else -1.0,
+        "neighbour attack, two events": f.neighbour_two_events
+        if f.neighbour_two_events is not None else -1.0,
+        "smallest place (addresses)": f.smallest_place or 0,
+    }  # fmt: skip
+    if problems := f.problems():
+        return Finding(False, "; ".join(problems), figures)
+    return Finding(True, f"Level 2 as a whole: k = {f.k}, l >= 2, no key alone, a neighbour "
+                   f"singles out {f.neighbour or 0:.1%}, every place holds "
+                   f"{f.smallest_place or 0}+ addresses", figures)  # fmt: skip
 
 
 def level3_needs_key(path: Path) -> Finding:

@@ -12,10 +12,12 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.platform import warehouse
-from dagster_project.tiers import disclosure
+from dagster_project.tiers import disclosure, privacy
 
 TIERS = ("level1", "level2", "level3")
 ENCRYPTED = {"level3": "level3"}  # tier -> the key it is encrypted with (keys.py)
+# Release figures that are shares (the others are counts).
+SHARES = {"level2_unique_share", "level2_neighbour_attack", "level2_neighbour_attack_two_events"}
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,10 @@ def _copy_comments(con, table: str, source: str, target: str) -> None:
 
 def stage(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Tier]:
     """Write every tier's tables from the warehouse (`con`, as its default catalog) to a new
-    file each, in `folder`."""
+    file each, in `folder`: Level 1 suppressed until the exact audit passes, and the release's
+    disclosure figures in every tier's release record."""
     folder.mkdir(parents=True, exist_ok=True)
-    out, figures = [], {}
+    out = []
     for tier in TIERS:
         path = tier_file(folder, tier)
         for leftover in (path, path.with_suffix(".duckdb.wal")):
@@ -77,17 +80,46 @@ def stage(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Tier]:
         tables = {}
         for table in _tables(con, warehouse.ALIAS, tier):
             con.execute(f"create table next_{tier}.main.{table} as "
-                        f"select * from {warehouse.ALIAS}.{tier}.{table}")  # fmt: skip
+                        f"select * from {warehouse.ALIAS}.{tier}.{table} "
+                        f"order by {_order(con, tier, table)}")  # fmt: skip
             _copy_comments(con, table, tier, f"next_{tier}")
             tables[table] = con.execute(
                 f"select count(*) from next_{tier}.main.{table}").fetchone()[0]  # fmt: skip
-        if tier == "level1":
-            figures = _protect_level1(con, f"next_{tier}")
+        out.append(Tier(tier, path, tables))
+    figures = _protect_level1(con, "next_level1") | _measure_level2(con)
+    for tier in TIERS:
         _record(con, f"next_{tier}", figures)
         con.execute(f"checkpoint next_{tier}")
         con.execute(f"detach next_{tier}")
-        out.append(Tier(tier, path, tables))
     return out
+
+
+def _order(con: duckdb.DuckDBPyConnection, tier: str, table: str) -> str:
+    """Rows stored in an order that carries nothing: by their keyed pseudonyms where they have
+    them (never by the agencies' references the hub's IDs hold), else by every column."""
+    columns = [
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = ? and schema_name = ? "
+            "and table_name = ? order by column_index",
+            [warehouse.ALIAS, tier, table],
+        ).fetchall()
+    ]
+    keys = [c for c in ("person_key", "event_key") if c in columns]
+    return ", ".join(keys) if keys else "all"
+
+
+def _measure_level2(con: duckdb.DuckDBPyConnection) -> dict[str, float | int | None]:
+    """Level 2 as a whole against the intruder (privacy.py)."""
+    f = privacy.measure(
+        con, "next_level2", "next_level3", *privacy.warehouse_relations(warehouse.ALIAS)
+    )
+    return {
+        "level2_k": f.k, "level2_l": f.l_diversity, "level2_unique_share": f.unique_share,
+        "level2_neighbour_attack": f.neighbour,
+        "level2_neighbour_attack_two_events": f.neighbour_two_events,
+        "level2_smallest_place": f.smallest_place,
+    }  # fmt: skip
 
 
 def _protect_level1(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, int]:
@@ -107,10 +139,15 @@ def _protect_level1(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, 
     }
 
 
-def _record(con: duckdb.DuckDBPyConnection, database: str, figures: dict[str, int]) -> None:
+def _record(con: duckdb.DuckDBPyConnection, database: str, figures: dict) -> None:
     """The release's disclosure figures, in the release record of every tier."""
     for name, value in figures.items():
-        con.execute(f"alter table {database}.main.release add column {name} integer")
+        kind = (
+            "double"
+            if isinstance(value, float) or name.endswith(("share", "attack", "events"))
+            else "integer"
+        )
+        con.execute(f"alter table {database}.main.release add column {name} {kind}")
         con.execute(f"update {database}.main.release set {name} = ?", [value])
 
 

@@ -15,18 +15,22 @@
 #}
 
 {#- The post towns, street types and sub-building words of the seed address_words (written by
-    `hub dbt-files` from contracts/reference/addresses.yml), by kind. They are read when the
-    model is compiled and written into its regular expressions as constants: DuckDB compiles
-    a pattern that comes from a column again for every row, hundreds of times slower. The
-    order is the words' own (the regular expressions do not depend on it). -#}
+    `hub dbt-files` from contracts/reference/addresses.yml), by kind, read from the warehouse
+    when a model is compiled and written into its regular expressions as constants: DuckDB
+    compiles a pattern that comes from a column again for every row, hundreds of times slower.
+    So the seed is loaded before staging compiles (`dbt build` does, seeds first). The words'
+    order does not matter: each is matched whole, up to a word boundary or the line's end. -#}
 {% macro address_words() -%}
     {%- set seed = ref('address_words') -%}
     {%- set words = {'post_town': [], 'street_type': [], 'sub_building': []} -%}
     {%- if execute -%}
-        {%- do words.update({
-            'post_town': ['ABINGDON', 'AMERSHAM', 'AYLESBURY', 'BANBURY', 'BEACONSFIELD', 'BICESTER', 'BRACKNELL', 'BUCKINGHAM', 'CHESHAM', 'CHIPPING NORTON', 'CROWTHORNE', 'DIDCOT', 'FARINGDON', 'GERRARDS CROSS', 'HENLEY-ON-THAMES', 'HIGH WYCOMBE', 'HUNGERFORD', 'KIDLINGTON', 'MAIDENHEAD', 'MARLOW', 'MILTON KEYNES', 'NEWBURY', 'NEWPORT PAGNELL', 'OLNEY', 'OXFORD', 'PRINCES RISBOROUGH', 'READING', 'SLOUGH', 'THAME', 'THATCHAM', 'WALLINGFORD', 'WANTAGE', 'WINDSOR', 'WINSLOW', 'WITNEY', 'WOKINGHAM'],
-            'street_type': ['Road', 'Rd', 'Street', 'St', 'Lane', 'Ln', 'Close', 'Cl', 'Avenue', 'Ave', 'Way', 'Drive', 'Dr', 'Gardens', 'Gdns', 'Crescent', 'Cres', 'Place', 'Pl', 'Court', 'Ct', 'Grove', 'Gr', 'Terrace', 'Terr', 'Walk', 'Wlk', 'Mews', 'Hill', 'Row', 'Square', 'Sq', 'Rise', 'Parade', 'Pde', 'Green'],
-            'sub_building': ['Flat', 'Unit', 'Apartment', 'Suite', 'Studio', 'Room', 'Maisonette']}) -%}
+        {%- if load_relation(seed) is none -%}
+            {{ exceptions.raise_compiler_error(
+                "The seed address_words is not in the warehouse yet: run `dbt seed` (or `dbt build`)") }}
+        {%- endif -%}
+        {%- for row in run_query("select kind, word from " ~ seed ~ " order by kind, word") -%}
+            {%- do words[row['kind']].append(row['word']) -%}
+        {%- endfor -%}
     {%- endif -%}
     {{ return(words) }}
 {%- endmacro %}

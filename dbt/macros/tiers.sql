@@ -1,5 +1,5 @@
-{# The privacy rules of the published tiers, each written once (DESIGN.md, "The three tiers";
-   README, "The published tiers"). The pseudonym is the SQL function `pseudonym`, a keyed
+{# The privacy rules of the published tiers, each written once (README, "The three tiers" and
+   "The published tiers"). The pseudonym is the SQL function `pseudonym`, a keyed
    HMAC registered by dagster_project/platform/dbt_plugin.py. #}
 
 {# The smallest geography a Level 2 postcode may be widened to: "RG1 4AB" -> "RG1 4". #}
@@ -110,6 +110,40 @@
     )
 {%- endmacro %}
 
+{# How often someone was in a role (victim, offender), as a neighbour might know it: '0', '1'
+   or '2+' ('band'), or only whether ever ('ever': '0' or '1+', for k-anonymity). #}
+{# One rung of Level 2's person ladder (l2_person_factors): the person's age band (`age`:
+   age_band or wide_age_band), sex, ethnicity (`ethnicity`: the code, its broad ethnic_group,
+   or none), home area (`area`: postcode_sector, postcode_district or postcode_area) and
+   victim and offender bands (`roles`: 'band' or 'ever'), from `p` (prep_people) and `f`
+   (prep_person_flags). #}
+{% macro person_rung(age, ethnicity, area, roles) -%}
+    {%- set p = 'p.current_postcode' -%}
+    {
+        'age_band': {{ age_band('p.age') if age == 'age_band' else wide_age_band('p.age') }},
+        'sex': p.sex,
+        'ethnicity': {{ 'p.ethnicity' if ethnicity == 'ethnicity'
+            else ethnic_group('p.ethnicity') if ethnicity else 'null' }},
+        'area': {{ postcode_sector(p) if area == 'postcode_sector'
+            else postcode_district(p) if area == 'postcode_district' else postcode_area(p) }},
+        'area_type': '{{ area | replace('_', ' ') }}',
+        'victim': {{ role_band('f.victimisations', roles) }},
+        'offender': {{ role_band('f.offences', roles) }}
+    }
+{%- endmacro %}
+
+{% macro role_band(events, precision='band') -%}
+    case
+        when coalesce({{ events }}, 0) = 0 then '0'
+        {%- if precision == 'band' %}
+        when {{ events }} = 1 then '1'
+        else '2+'
+        {%- else %}
+        else '1+'
+        {%- endif %}
+    end
+{%- endmacro %}
+
 {% macro ethnic_group(ethnicity) -%}
     case left({{ ethnicity }}, 1)
         when 'A' then 'Asian'
@@ -120,25 +154,32 @@
     end
 {%- endmacro %}
 
-{# k-anonymity by local recoding. `relation` has a column `ladder`: a list of structs, the
-   row's quasi-identifiers from the most detailed to the most general. Every row starts at
-   the first; each round, every row whose class (the rows publishing the same values) is
-   smaller than k moves one step up its ladder. A class of k or more only ever grows, so
-   the rounds end with every class at k or more, except rows still in a small class at the
-   top, which are withheld (`withheld` true). Adds `generalisation` (steps taken, from 0),
-   `published` (the struct published) and `class_size`. #}
-{% macro k_anonymise(relation, k) -%}
+{# k-anonymity and l-diversity by local recoding. `relation` has a column `ladder`: a list of
+   structs, the row's quasi-identifiers from the most detailed to the most general, and the
+   columns the `sensitive` expressions read (flags an agency records that no one may learn from
+   a class: docs/disclosure-control.md). Every row starts at the first rung; each round, every
+   row whose class (the rows publishing the same values) is smaller than k, or whose members all
+   have one of the sensitive flags, moves one step up its ladder. A class only moves whole, and
+   a class that is large and mixed enough only gains members, so the rounds end with every class
+   safe, except rows still unsafe at the top, which are withheld (`withheld` true). Adds
+   `generalisation` (steps taken, from 0), `published` (the struct published) and `class_size`. #}
+{% macro k_anonymise(relation, k, sensitive=[]) -%}
+    {%- set unsafe -%}
+        (count(*) over (partition by ladder[step]) < {{ k }}
+        {%- for flag in sensitive %}
+            or bool_and(coalesce({{ flag }}, false)) over (partition by ladder[step])
+        {%- endfor %})
+    {%- endset %}
     round_0 as (
         select *, 1 as step from {{ relation }}
     ),
-    {%- set rounds = 8 %}
+    {%- set rounds = 9 %}
     {%- for r in range(1, rounds) %}
     round_{{ r }} as (
         select
             * replace (
                 case
-                    when count(*) over (partition by ladder[step]) < {{ k }}
-                        and step < len(ladder) then step + 1
+                    when {{ unsafe }} and step < len(ladder) then step + 1
                     else step
                 end as step
             )
@@ -151,7 +192,7 @@
             step - 1 as generalisation,
             ladder[step] as published,
             count(*) over (partition by ladder[step]) as class_size,
-            count(*) over (partition by ladder[step]) < {{ k }} as withheld
+            {{ unsafe }} as withheld
         from round_{{ rounds - 1 }}
     )
 {%- endmacro %}

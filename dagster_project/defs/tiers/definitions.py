@@ -17,7 +17,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[
             population_table, marts_assets(), staged_release(), published_release,
-            checks.no_identifiers, checks.disclosure_controlled, checks.k_anonymous,
+            checks.no_identifiers, checks.disclosure_controlled, checks.level2_anonymous,
             checks.level3_needs_key,
         ],
         jobs=[release_job()],

@@ -1,8 +1,9 @@
 {{ config(alias='risk_factor_rates') }}
--- People with each risk factor (seeds/001) by the area they live in, per 1,000 residents.
--- Disclosure-controlled like the strategic profile. Rates come from the published (rounded)
--- counts, NULL wherever the count is suppressed: from the unrounded counts, a rate to one
--- decimal place would give the exact count back.
+-- People with each risk factor (the public-health approach of the Thames Valley Violence Reduction
+-- Unit, Thames Valley Together) by the area they live in, per 1,000 residents.
+-- Disclosure-controlled like the strategic profile. Rates come from the published (rounded) counts,
+-- NULL wherever the count is suppressed: from the unrounded counts, a rate to one decimal place
+-- would give the exact count back.
 
 with
 

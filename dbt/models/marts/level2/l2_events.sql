@@ -1,7 +1,9 @@
 {{ config(alias='events') }}
--- Every event of every feed, depersonalised: its type, date, hour and day of week, and
--- where it happened to the nearest safe point (prep_event_locations). The event key is a
--- keyed pseudonym of the hub's event ID, which holds the agency's reference.
+-- Every event of every feed, depersonalised: its type, month, day of week and hour, and
+-- where it happened: its area and, where 8 or more addresses share it, its 100 m square
+-- (prep_event_locations). No date and no person: an event cannot be joined to the people in
+-- it (docs/disclosure-control.md). The event key is a keyed pseudonym of the hub's event ID,
+-- which holds the agency's reference.
 
 with
 
@@ -28,13 +30,10 @@ final as (
         e.category_label,
         e.offence_group,
         e.knife_enabled,
-        e.event_date,
         e.period as event_month,
         hour(e.event_time)::integer as event_hour,
         dayname(e.event_date) as day_of_week,
         l.is_property,
-        l.published_postcode as postcode,
-        l.published_sector as postcode_sector,
         l.published_easting as easting,
         l.published_northing as northing,
         l.published_point as point_basis,

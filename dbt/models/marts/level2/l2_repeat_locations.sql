@@ -1,6 +1,7 @@
 {{ config(alias='repeat_locations') }}
--- Places where events of one type happened more than once in the release's months, at the
--- depersonalised location of l2_events (postcode or sector, and the safe point).
+-- Places where events of one type happened more than once in the release's months: the
+-- 100 m squares l2_events publishes (each with 8 or more addresses, never a home of someone in
+-- the event), with their areas.
 
 with
 
@@ -13,20 +14,18 @@ events as (
 final as (
 
     select
-        postcode,
         easting,
         northing,
-        point_basis,
         lsoa_code,
         lsoa_name,
         ward_name,
         district_name,
         event_type,
         count(*) as events,
-        min(event_date) as first_date,
-        max(event_date) as last_date
+        min(event_month) as first_month,
+        max(event_month) as last_month
     from events
-    where postcode is not null or easting is not null
+    where easting is not null
     group by all
     having count(*) > 1
 

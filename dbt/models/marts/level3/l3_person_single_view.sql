@@ -1,6 +1,7 @@
 {{ config(alias='person_single_view') }}
--- The single view of a person (seeds/004, Newham): who they are, where they live and have
--- lived, every agency's reference, and every agency's flags, one row per person ID.
+-- The single view of a person (after the London Borough of Newham's, London Borough Data
+-- Partnership): who they are, where they live and have lived, every agency's reference, and
+-- every agency's flags, one row per person ID.
 
 with
 

@@ -1,8 +1,8 @@
--- Every event's place twice over: exactly, for Level 3, and depersonalised, for Level 2 (no
--- house number or name; the full postcode only where the gazetteer holds at least 4
--- properties in it, else its sector; the point moved to the centre of its 100 m grid square,
--- or else to the centroid of its postcode, sector or LSOA, whichever first has at least 8
--- addresses around it). Its area follows the best-fit hierarchy of prep_areas.
+-- Every event's place twice over: exactly, for Level 3, and depersonalised, for Level 2: its
+-- LSOA, ward and district and, only where the gazetteer holds at least 8 addresses in its
+-- 100 m grid square within its LSOA, the centre of that square; never finer than the LSOA for
+-- an event at the home of anyone in it (docs/disclosure-control.md). Its area follows the
+-- best-fit hierarchy of prep_areas.
 
 with
 
@@ -30,9 +30,15 @@ areas as (
 
 ),
 
-snap_points as (
+event_people as (
 
-    select * from {{ ref('prep_snap_points') }}
+    select * from {{ ref('int_event_people') }}
+
+),
+
+homes as (
+
+    select * from {{ source('spine', 'place_matches') }}
 
 ),
 
@@ -50,16 +56,6 @@ street_postcodes as (
         mode(postcode) as postcode
     from gazetteer
     group by usrn
-
-),
-
-postcodes as (
-
-    select
-        postcode,
-        count(*) as properties
-    from gazetteer
-    group by postcode
 
 ),
 
@@ -84,46 +80,42 @@ placed as (
 
 ),
 
+-- An event at a home of someone in it: a person record and its home mention share an id.
+at_home as (
+
+    select distinct p.event_id
+    from placed as p
+    inner join event_people as ep on p.event_id = ep.event_id
+    inner join homes as h on ep.person_record_id = h.place_record_id
+    where p.uprn is not null and h.uprn = p.uprn
+
+),
+
+squares as (
+
+    select
+        lsoa_code,
+        easting // 100 as square_e,
+        northing // 100 as square_n,
+        count(*) as addresses
+    from gazetteer
+    group by all
+
+),
+
 depersonalised as (
 
     select
         p.*,
-        case
-            when pc.properties >= 4 then p.postcode
-            else {{ postcode_sector('p.postcode') }}
-        end as published_postcode,
-        case
-            when grid.addresses >= 8 then 'grid 100 m'
-            when by_postcode.addresses >= 8 then 'postcode centroid'
-            when by_sector.addresses >= 8 then 'sector centroid'
-            when by_lsoa.addresses >= 8 then 'LSOA centroid'
-        end as published_point,
-        case
-            when grid.addresses >= 8 then grid.easting
-            when by_postcode.addresses >= 8 then by_postcode.easting
-            when by_sector.addresses >= 8 then by_sector.easting
-            when by_lsoa.addresses >= 8 then by_lsoa.easting
-        end as published_easting,
-        case
-            when grid.addresses >= 8 then grid.northing
-            when by_postcode.addresses >= 8 then by_postcode.northing
-            when by_sector.addresses >= 8 then by_sector.northing
-            when by_lsoa.addresses >= 8 then by_lsoa.northing
-        end as published_northing
+        h.event_id is not null as at_home,
+        coalesce(h.event_id is null and sq.addresses >= 8, false) as shows_square
     from placed as p
-    left join postcodes as pc on p.postcode = pc.postcode
-    left join snap_points as grid
+    left join at_home as h on p.event_id = h.event_id
+    left join squares as sq
         on
-            grid.basis = 'grid'
-            and grid.point_key = (p.easting // 100) * 100 || ',' || (p.northing // 100) * 100
-    left join snap_points as by_postcode
-        on by_postcode.basis = 'postcode' and p.postcode = by_postcode.point_key
-    left join snap_points as by_sector
-        on
-            by_sector.basis = 'sector'
-            and by_sector.point_key = {{ postcode_sector('p.postcode') }}
-    left join snap_points as by_lsoa
-        on by_lsoa.basis = 'lsoa' and p.lsoa_code = by_lsoa.point_key
+            p.lsoa_code = sq.lsoa_code
+            and p.easting // 100 = sq.square_e
+            and p.northing // 100 = sq.square_n
 
 ),
 
@@ -139,11 +131,12 @@ final as (
         d.postcode,
         d.easting,
         d.northing,
-        d.published_postcode,
-        {{ postcode_sector('d.postcode') }} as published_sector,
-        d.published_point,
-        d.published_easting,
-        d.published_northing,
+        d.at_home,
+        case when d.shows_square then 'grid 100 m' end as published_point,
+        case when d.shows_square then ((d.easting // 100) * 100 + 50)::integer end
+            as published_easting,
+        case when d.shows_square then ((d.northing // 100) * 100 + 50)::integer end
+            as published_northing,
         a.lsoa_code,
         a.lsoa_name,
         a.ward_code,

@@ -1,7 +1,7 @@
--- What every agency knows of a person that bears on risk or protection (seeds/001, the
--- public-health approach): the latest status where an agency grades one (PPO, probation
--- risks, youth justice), and counts of what happened to or around them. One row per
--- person ID; zero where an agency has nothing.
+-- What every agency knows of a person that bears on risk or protection (the public-health approach
+-- of the Thames Valley Violence Reduction Unit, Thames Valley Together): the latest status where an
+-- agency grades one (PPO, probation risks, youth justice), and counts of what happened to or around
+-- them. One row per person ID; zero where an agency has nothing.
 
 with
 

@@ -1,2 +1,0 @@
--- Ambulance calls for service: typed, named and standardised from its contract.
-{{ stage_feed('ambulance_calls') }}

@@ -1,2 +1,0 @@
--- School exclusions: typed, named and standardised from its contract.
-{{ stage_feed('school_exclusions') }}

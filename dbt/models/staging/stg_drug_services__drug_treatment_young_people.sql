@@ -1,2 +1,0 @@
--- Drug treatment - young people: typed, named and standardised from its contract.
-{{ stage_feed('drug_treatment_young_people') }}

@@ -1,2 +1,0 @@
--- Deliberate fires, malicious calls and assaults on staff: typed, named and standardised from its contract.
-{{ stage_feed('deliberate_fires') }}

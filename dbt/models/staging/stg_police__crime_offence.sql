@@ -1,2 +1,0 @@
--- Police recorded crime - offences: typed, named and standardised from its contract.
-{{ stage_feed('crime_offence') }}

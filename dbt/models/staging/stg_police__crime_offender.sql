@@ -1,2 +1,0 @@
--- Police recorded crime - offenders/accused: typed, named and standardised from its contract.
-{{ stage_feed('crime_offender') }}

@@ -1,2 +1,0 @@
--- Detection status (outcomes) of recorded offences: typed, named and standardised from its contract.
-{{ stage_feed('detection_status') }}

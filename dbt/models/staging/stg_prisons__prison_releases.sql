@@ -1,2 +1,0 @@
--- Prison releases: typed, named and standardised from its contract.
-{{ stage_feed('prison_releases') }}

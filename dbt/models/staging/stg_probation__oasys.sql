@@ -1,2 +1,0 @@
--- Probation OASys assessments: typed, named and standardised from its contract.
-{{ stage_feed('oasys') }}
