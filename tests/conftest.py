@@ -90,6 +90,14 @@ def region(tmp_path_factory) -> Region:
     return make_region(tmp_path_factory.mktemp("region"), 20_000, "2024-01:2024-06", seed=7)
 
 
+def pytest_collection_modifyitems(items):
+    """The tests of the noisy region's statistics need 40,000 people generated: not for the
+    inner loop (`make test-fast`)."""
+    for item in items:
+        if "noisy_region" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def noisy_region(tmp_path_factory) -> Region:
     """Every error at a high rate, so observed rates can be compared with configured ones."""

@@ -20,7 +20,7 @@ def sources(project_dir: Path) -> list[Path]:
         project_dir / "dbt_project.yml",
         *project_dir.glob("models/**/*"),
         *project_dir.glob("macros/**/*"),
-        *project_dir.glob("seeds/**/*"),
+        *(project_dir / "seeds").glob("**/*"),
     ]
 
 
