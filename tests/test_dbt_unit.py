@@ -12,10 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dagster_project.config import dbt_dir
 from dagster_project.contracts.model import load_contracts
 from dagster_project.ingest import archive
 from dagster_project.platform import warehouse
+
+pytestmark = pytest.mark.e2e  # the real dbt, on a warehouse of its own
 
 # Each rule, and a unit test that must be among those run.
 RULES = {

@@ -211,6 +211,7 @@ def test_kill_during_append_leaves_the_archive_before_or_after(hub, kill_after):
         assert after == before, "a killed append left the archive half-written"
 
 
+@pytest.mark.e2e
 def test_one_writer_at_a_time_waits_instead_of_failing(hub):
     """A second process holding the warehouse's write lock delays ingest; it never fails it."""
     holder = subprocess.Popen(
