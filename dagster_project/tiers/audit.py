@@ -129,23 +129,29 @@ def _solve(objective: np.ndarray, constraint, box: Bounds) -> float | None:
     return result.fun if result.success else None
 
 
-def _ranges(cells: list[Cell], members: list[int], at_most: list) -> dict[int, tuple[int, int]]:
-    """The feasible range of each suppressed cell of one system."""
-    hidden = [i for i in members if cells[i].suppressed]
+def _ranges(
+    cells: list[Cell], members: list[int], at_most: list, only: set[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """The feasible range of each suppressed cell of one system (or of those in `only`)."""
+    hidden = [i for i in members if cells[i].suppressed and (only is None or i in only)]
     if not hidden:
         return {}
     constraint = _constraints(cells, members, at_most)
     lo, hi = zip(*(bounds(cells[i].value) for i in members), strict=True)
     box = Bounds(np.array(lo, dtype=float), np.array(hi, dtype=float))
     ranges = {}
+    index = {i: k for k, i in enumerate(members)}
     for i in hidden:
         objective = np.zeros(len(members))
-        objective[members.index(i)] = 1.0
-        smallest = _solve(objective, constraint, box)
+        objective[index[i]] = 1.0
         largest = _solve(-objective, constraint, box)
-        # no solution: the published cells contradict each other, so none is safe
-        ranges[i] = (1, 1) if smallest is None or largest is None else (
-            round(smallest), round(-largest))  # fmt: skip
+        if largest is None:  # the published cells contradict each other: none is safe
+            ranges[i] = (1, 1)
+        elif -largest < REACH:  # shown to be small: how small does not matter
+            ranges[i] = (1, round(-largest))
+        else:
+            smallest = _solve(objective, constraint, box)
+            ranges[i] = (round(smallest), round(-largest))
     return ranges
 
 
@@ -189,15 +195,18 @@ def protect(
     out = Audit(cells=len(cells))
     added = 0
     for members in _systems(cells):
+        ranges = _ranges(cells, members, at_most)
         while True:
-            ranges = _ranges(cells, members, at_most)
-            exposed = [i for i, (lo, hi) in ranges.items() if not protected(lo, hi)]
+            exposed = {i for i, (lo, hi) in ranges.items() if not protected(lo, hi)}
             hide = {j for i in exposed if (j := _next_to_hide(cells, members, i)) is not None}
             if not hide:
                 break
             for j in hide:
                 cells[j] = Cell(cells[j].group, cells[j].area, cells[j].parent, None, cells[j].row)
             added += len(hide)
+            # Hiding a cell only loosens what the intruder knows, so no protected cell becomes
+            # exposed: only the exposed cells and the newly hidden ones need solving again.
+            ranges |= _ranges(cells, members, at_most, only=exposed | hide)
         out.ranges |= ranges
     out.suppressed = sum(c.suppressed for c in cells)
     return cells, out, added

@@ -126,22 +126,30 @@ def _neighbour(con, l2: str, l3: str) -> tuple[float | None, float | None]:
             where victimisations > 0
         ),
         published as (
-            select *, replace(home_area, ' ', '') as area from {l2}.main.{PERSON_TABLE}
+            select {KEY}, age_band, sex, home_area_type, victim,
+                   replace(home_area, ' ', '') as area
+            from {l2}.main.{PERSON_TABLE}
+        ),
+        -- the neighbour tells keys apart only by what they know: classes of those values
+        classes as (
+            select age_band, sex, home_area_type, area, victim, count(*) as n,
+                   list({KEY}) as keys
+            from published group by all
         ),
         matches as (
-            select k.key, k.victimisations, p.{KEY} as candidate, p.victim
-            from known as k join published as p
-              on (p.sex is null or p.sex = k.sex)
-             and (p.age_band is null or k.age between
-                    try_cast(split_part(replace(p.age_band, '+', '-200'), '-', 1) as integer)
-                    and try_cast(split_part(replace(p.age_band, '+', '-200'), '-', 2) as integer))
-             and (p.area is null or (p.home_area_type = 'postcode sector'
-                    and left(k.postcode, length(k.postcode) - 2) = p.area)
-                  or (p.home_area_type = 'postcode district'
-                    and left(k.postcode, length(k.postcode) - 3) = p.area)
-                  or (p.home_area_type = 'postcode area'
-                    and regexp_extract(k.postcode, '^[A-Z]+') = p.area))
-             and (p.victim is null or p.victim <> '0')
+            select k.key, k.victimisations, c.n, c.victim, list_contains(c.keys, k.key) as own
+            from known as k join classes as c
+              on (c.sex is null or c.sex = k.sex)
+             and (c.age_band is null or k.age between
+                    try_cast(split_part(replace(c.age_band, '+', '-200'), '-', 1) as integer)
+                    and try_cast(split_part(replace(c.age_band, '+', '-200'), '-', 2) as integer))
+             and (c.area is null or (c.home_area_type = 'postcode sector'
+                    and left(k.postcode, length(k.postcode) - 2) = c.area)
+                  or (c.home_area_type = 'postcode district'
+                    and left(k.postcode, length(k.postcode) - 3) = c.area)
+                  or (c.home_area_type = 'postcode area'
+                    and regexp_extract(k.postcode, '^[A-Z]+') = c.area))
+             and (c.victim is null or c.victim <> '0')
         )
         select
             count(distinct key) filter (where n1 = 1 and own1) / count(distinct key),
@@ -149,10 +157,9 @@ def _neighbour(con, l2: str, l3: str) -> tuple[float | None, float | None]:
                 / nullif(count(distinct key) filter (where twice), 0)
         from (
             select key, any_value(victimisations) >= 2 as twice,
-                   count(*) as n1, bool_or(candidate = key) as own1,
-                   count(*) filter (where victim is null or victim in ('2+', '1+')) as n2,
-                   bool_or(candidate = key and (victim is null or victim in ('2+', '1+')))
-                       as own2
+                   sum(n) as n1, bool_or(own) as own1,
+                   sum(n) filter (where victim is null or victim in ('2+', '1+')) as n2,
+                   bool_or(own and (victim is null or victim in ('2+', '1+'))) as own2
             from matches group by key
         )
     """).fetchone()  # fmt: skip
