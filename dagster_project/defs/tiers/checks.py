@@ -22,8 +22,9 @@ def no_identifiers() -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset=STAGED, blocking=True, description="Every Level 1 count is suppressed "
-                "(NULL, with its reason) or a multiple of 5 outside 1-7, and none can be "
-                "worked out from a total and the other cells.")  # fmt: skip
+                "or a multiple of 5 outside 1-7, and the exact audit (integer programmes over "
+                "every cell of the release) narrows no suppressed cell to a small count or to "
+                "fewer than 5 values.")  # fmt: skip
 def disclosure_controlled() -> dg.AssetCheckResult:
     with checks.attached(paths().staged_marts) as con:
         return _result(checks.disclosure_controlled(con))
