@@ -8,9 +8,9 @@ time: change the contract (or this generator), never the files.
   select: a line for each column staging makes, each a macro of `dbt/macros/` (or plain SQL)
   saying what is done to the delivered column.
 - `dbt/models/staging/<agency>/_<agency>__models.yml`: those models' descriptions and tests.
-- `dbt/seeds/value_set_codes.csv`: every agency code and the canonical value it stands for
+- the dbt seed `value_set_codes.csv`: every agency code and the canonical value it stands for
   (the broadest, where a code covers several).
-- `dbt/seeds/address_words.csv`: the post towns, street types and sub-building words staging
+- the dbt seed `address_words.csv`: the post towns, street types and sub-building words staging
   cuts an address delivered on one line by (contracts/reference/addresses.yml).
 - `dbt/models/intermediate/int_*.sql`: the common schemas (person records, place records,
   events and the people in them), one union over the feeds, built a month at a time.
