@@ -201,13 +201,14 @@ def test_the_level2_check_measures_the_joined_view_as_an_intruder_would(tiers):
     rows = [(f"P{i}", *alike) for i in range(5)]
     _people(tiers, [*rows, ("P9", "65+", "M", "A_BAN", "OX1 1", "1", None, 70, "OX1 1AB")])
     finding = _level2(tiers)
-    assert not finding.passed and finding.figures["k"] == 1
+    assert not finding.passed and finding.figures["level2_k"] == 1
     assert "person_factors (age_band, sex, ethnicity, home_area" in finding.description
     assert "singles out" in finding.description  # the odd one out, as a neighbour finds them
     _people(tiers, rows)
     finding = _level2(tiers)
     assert finding.passed, finding.description
-    assert finding.figures["neighbour attack"] == 0 and finding.figures["unique share"] == 0
+    assert finding.figures["level2_neighbour_attack"] == 0
+    assert finding.figures["level2_unique_share"] == 0
     # a class whose members are all prolific offenders tells it of each of them
     _people(tiers, [(pid, *alike[:5], "PPO", *alike[6:]) for pid, *_ in rows])
     finding = _level2(tiers)

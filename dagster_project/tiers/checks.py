@@ -183,13 +183,7 @@ def disclosure_controlled(con) -> Finding:
 def level2_anonymous(con, gazetteer: str, homes: str) -> Finding:
     """Level 2 as a whole against the intruder of docs/disclosure-control.md (privacy.py)."""
     f = privacy.measure(con, "level2", "level3", gazetteer, homes)
-    figures = {
-        "k": f.k, "l": f.l_diversity, "unique share": f.unique_share,
-        "neighbour attack": f.neighbour if f.neighbour is not None else -1.0,
-        "neighbour attack, two events": f.neighbour_two_events
-        if f.neighbour_two_events is not None else -1.0,
-        "smallest place (addresses)": f.smallest_place or 0,
-    }  # fmt: skip
+    figures = {k: v for k, v in f.record().items() if v is not None}
     if problems := f.problems():
         return Finding(False, "; ".join(problems), figures)
     return Finding(True, f"Level 2 as a whole: k = {f.k}, l >= 2, no key alone, a neighbour "

@@ -51,6 +51,15 @@ class Figures:
     smallest_place: int | None  # addresses in the finest place published for any event
     points_at_home: int  # events at a home of someone in them published finer than an LSOA
 
+    def record(self) -> dict[str, float | int | None]:
+        """The figures as the release record names them (docs/disclosure-control.md)."""
+        return {
+            "level2_k": self.k, "level2_l": self.l_diversity,
+            "level2_unique_share": self.unique_share, "level2_neighbour_attack": self.neighbour,
+            "level2_neighbour_attack_two_events": self.neighbour_two_events,
+            "level2_smallest_place": self.smallest_place,
+        }  # fmt: skip
+
     def problems(self) -> list[str]:
         out = []
         if self.person_key_tables != (PERSON_TABLE,):

@@ -86,7 +86,9 @@ def stage(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Tier]:
             tables[table] = con.execute(
                 f"select count(*) from next_{tier}.main.{table}").fetchone()[0]  # fmt: skip
         out.append(Tier(tier, path, tables))
-    figures = _protect_level1(con, "next_level1") | _measure_level2(con)
+    level2 = privacy.measure(con, "next_level2", "next_level3",
+                             *privacy.warehouse_relations(warehouse.ALIAS))  # fmt: skip
+    figures = _protect_level1(con, "next_level1") | level2.record()
     for tier in TIERS:
         _record(con, f"next_{tier}", figures)
         con.execute(f"checkpoint next_{tier}")
@@ -107,19 +109,6 @@ def _order(con: duckdb.DuckDBPyConnection, tier: str, table: str) -> str:
     ]
     keys = [c for c in ("person_key", "event_key") if c in columns]
     return ", ".join(keys) if keys else "all"
-
-
-def _measure_level2(con: duckdb.DuckDBPyConnection) -> dict[str, float | int | None]:
-    """Level 2 as a whole against the intruder (privacy.py)."""
-    f = privacy.measure(
-        con, "next_level2", "next_level3", *privacy.warehouse_relations(warehouse.ALIAS)
-    )
-    return {
-        "level2_k": f.k, "level2_l": f.l_diversity, "level2_unique_share": f.unique_share,
-        "level2_neighbour_attack": f.neighbour,
-        "level2_neighbour_attack_two_events": f.neighbour_two_events,
-        "level2_smallest_place": f.smallest_place,
-    }  # fmt: skip
 
 
 def _protect_level1(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, int]:
