@@ -131,11 +131,7 @@ def _protect_level1(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, 
 def _record(con: duckdb.DuckDBPyConnection, database: str, figures: dict) -> None:
     """The release's disclosure figures, in the release record of every tier."""
     for name, value in figures.items():
-        kind = (
-            "double"
-            if isinstance(value, float) or name.endswith(("share", "attack", "events"))
-            else "integer"
-        )
+        kind = "double" if name in SHARES else "integer"
         con.execute(f"alter table {database}.main.release add column {name} {kind}")
         con.execute(f"update {database}.main.release set {name} = ?", [value])
 
