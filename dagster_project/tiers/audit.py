@@ -52,7 +52,6 @@ class Cell:
 @dataclass
 class Audit:
     cells: int = 0
-    suppressed: int = 0
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)  # cell index -> (lo, hi)
 
     @property
@@ -158,7 +157,7 @@ def _ranges(
 def audit(cells: list[Cell], at_most: Iterable[tuple[str, str]] = ()) -> Audit:
     """The feasible range of every suppressed cell (see the module's docstring)."""
     at_most = list(at_most)
-    out = Audit(cells=len(cells), suppressed=sum(c.suppressed for c in cells))
+    out = Audit(cells=len(cells))
     for members in _systems(cells):
         out.ranges |= _ranges(cells, members, at_most)
     return out
@@ -208,5 +207,4 @@ def protect(
             # exposed: only the exposed cells and the newly hidden ones need solving again.
             ranges |= _ranges(cells, members, at_most, only=exposed | hide)
         out.ranges |= ranges
-    out.suppressed = sum(c.suppressed for c in cells)
     return cells, out, added
