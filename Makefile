@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(BIN)/hub refresh --month $(DEMO_MONTHS)
 	$(BIN)/hub conform
 	$(BIN)/hub release
+	$(BIN)/hub access demo
 	@echo
 	@echo "Where to look:"
 	@echo "  $(DATA)/landing/<agency>/<feed>/<YYYY-MM>/  each month's supply and its supply.yml"
@@ -38,7 +39,15 @@ demo: $(STAMP)
 	@echo "  $(DATA)/quarantine/                         refused supplies, each with report.html"
 	@echo "  $(DATA)/reference/gazetteer.csv             the gazetteer (AddressBase stand-in)"
 	@echo "  $(DATA)/truth/                              ground truth, for evaluation only"
-	@echo "  make dev                                 the Dagster UI on http://localhost:3000"
+	@echo "  $(DATA)/access/policy.yml                   the demo's access policy: partner, analyst, practitioner, checker, admin"
+	@echo "  $(DATA)/audit/                              the audit trail of governed access: $(BIN)/hub audit verify"
+	@echo "  make dev                                 the Dagster UI on http://localhost:3000 (for data engineers)"
+	@echo
+	@echo "Levels 2 and 3 are reached through the query service only (README, 'Analysts and practitioners'):"
+	@echo "  $(BIN)/hub serve                              start it (or let hub query start it; hub serve --stop stops it)"
+	@echo "  $(BIN)/hub query --user analyst --purpose problem_profile --project violence-2024 \\"
+	@echo "      \"select district_name, count(*) as events from events group by 1 order by 2 desc\"     allowed"
+	@echo "  $(BIN)/hub query --user partner --purpose performance \"select * from level2.events\"     refused, and audited"
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from dagster_project.config import key_from_environment, key_variable, paths
+from dagster_project.access.cli import add_parsers as add_access_parsers
+from dagster_project.config import PRIVATE, key_from_environment, key_variable, paths
 from dagster_project.platform.keys import MissingKey
 
 
@@ -236,9 +238,15 @@ def _dbt_files(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
+    from dagster_project.access import settings
     from dagster_project.platform import keys
 
     created = keys.ensure()
+    trail = settings.trail() if created else None
+    for path in created:  # a new key is a rotation (docs/keys.md), and audited as one
+        name = path.stem
+        trail.append({"action": "key_rotation", "user": "hub", "subject": name,
+                      "fingerprint": keys.fingerprint(name), "outcome": "created"})  # fmt: skip
     for name in keys.NAMES:
         path = keys.key_file(name)
         if path in created:
@@ -359,10 +367,12 @@ def parser() -> argparse.ArgumentParser:
         help="change nothing; exit 1 if a file differs from what the contracts imply",
     )
     d.set_defaults(func=_dbt_files)
+    add_access_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(PRIVATE)  # everything the hub writes is its own account's alone (docs/access.md)
     args = parser().parse_args(argv)
     try:
         return args.func(args)

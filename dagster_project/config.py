@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+PRIVATE = 0o077  # the umask of every hub process: its files 0600, its folders 0700
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -66,6 +68,26 @@ class Paths:
         return self.truth / "records"
 
     @property
+    def audit(self) -> Path:
+        """The audit trail of governed access: append-only, outlives every release."""
+        return self.root / "audit"
+
+    @property
+    def exports(self) -> Path:
+        """Outputs waiting in the airlock, and those released from it."""
+        return self.root / "exports"
+
+    @property
+    def access(self) -> Path:
+        """The query service's own files: the token hashes, its pid and its log."""
+        return self.root / "access"
+
+    @property
+    def policy(self) -> Path:
+        """The access policy (HUB_POLICY): kept outside git; `make demo` writes a demo one."""
+        return Path(os.environ.get("HUB_POLICY") or self.access / "policy.yml")
+
+    @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster")
 
@@ -113,3 +135,24 @@ def key_variable(name: str) -> str:
 def key_from_environment(name: str) -> str | None:
     """A key given in the environment, if any (else the key file in secrets_dir() holds it)."""
     return os.environ.get(key_variable(name)) or None
+
+
+def service_url() -> str:
+    """Where the query service listens (HUB_SERVICE_URL): on this machine only, by default."""
+    return os.environ.get("HUB_SERVICE_URL", "http://127.0.0.1:8765")
+
+
+def token_from_environment() -> str | None:
+    """A user's token for the query service (HUB_TOKEN), else their file in
+    secrets_dir()/tokens."""
+    return os.environ.get("HUB_TOKEN") or None
+
+
+def query_limits() -> tuple[float, str, int]:
+    """What one governed query may take: seconds (HUB_QUERY_SECONDS), memory
+    (HUB_QUERY_MEMORY, a DuckDB size) and rows returned (HUB_QUERY_ROWS)."""
+    return (
+        float(os.environ.get("HUB_QUERY_SECONDS", "60")),
+        os.environ.get("HUB_QUERY_MEMORY", "2GB"),
+        int(os.environ.get("HUB_QUERY_ROWS", "100000")),
+    )

@@ -2,8 +2,11 @@
 workspace, the CLI and the tests load, one part per stage (each in `defs/<stage>/`). Built when
 Dagster asks for it, not at import."""
 
+import os
+
 import dagster as dg
 
+from dagster_project.config import PRIVATE
 from dagster_project.defs.automation import automation_sensor
 from dagster_project.defs.conform.definitions import defs as conform
 from dagster_project.defs.ingest.definitions import defs as ingest
@@ -14,6 +17,7 @@ from dagster_project.defs.tiers.definitions import defs as tiers
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    os.umask(PRIVATE)  # what its runs write is the hub account's alone (docs/access.md)
     # In-process: one step at a time, so one DuckDB writer at a time within any run, the UI's
     # and automation's included; the run queue (dagster.yaml) runs one run at a time.
     shared = dg.Definitions(

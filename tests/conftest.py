@@ -258,3 +258,42 @@ def linked(tmp_path_factory, region) -> Linked:
         before = person_ids(hub)
         second = refresh(hub, months[-1:], instance)
     return Linked(root, first, second, before, region)
+
+
+@dataclass
+class Released:
+    hub: Hub
+    instance: object  # the Dagster instance the release ran in
+    result: object
+
+
+def release(instance):
+    """The tiers released through Dagster: the marts, the staged files, their checks and the
+    rename."""
+    import dagster as dg
+
+    from dagster_project.defs.resources import resources
+    from dagster_project.defs.tiers.assets import POPULATION, PUBLISHED, STAGED, marts_assets
+    from dagster_project.defs.tiers.definitions import defs as tiers_defs
+
+    return dg.materialize(
+        tiers_defs().assets,
+        selection=dg.AssetSelection.assets(POPULATION, marts_assets(), STAGED, PUBLISHED),
+        resources=resources(),
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def released(tmp_path_factory, linked):
+    """The session's linked region (every month ingested, conformed, linked and matched),
+    copied, and released through Dagster: the tiers' tests and the query service's share it."""
+    import dagster as dg
+
+    hub = linked.copy_to(tmp_path_factory.mktemp("tiers") / "data")
+    with dg.instance_for_test() as instance:
+        with pytest.MonkeyPatch.context() as env:  # not left set for the rest of the session
+            env.setenv("HUB_DATA_DIR", str(hub.root))
+            result = release(instance)
+        yield Released(hub, instance, result)

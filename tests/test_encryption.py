@@ -89,7 +89,7 @@ def test_ensure_makes_owner_only_keys_and_never_replaces_one(tmp_path, monkeypat
     monkeypatch.setenv("HUB_SECRETS_DIR", str(tmp_path / "secrets"))
     monkeypatch.setenv("HUB_LEVEL3_KEY", "held elsewhere")
     created = keys.ensure()
-    assert sorted(p.name for p in created) == ["pseudonym.key", "warehouse.key"]
+    assert sorted(p.name for p in created) == ["audit.key", "pseudonym.key", "warehouse.key"]
     assert stat.S_IMODE((tmp_path / "secrets").stat().st_mode) == 0o700
     for path in created:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -101,7 +101,7 @@ def test_ensure_makes_owner_only_keys_and_never_replaces_one(tmp_path, monkeypat
 
 
 def test_hub_keys_shows_where_the_keys_are_never_what(tmp_path):
-    env = {**os.environ, "HUB_SECRETS_DIR": str(tmp_path)}
+    env = {**os.environ, "HUB_SECRETS_DIR": str(tmp_path), "HUB_DATA_DIR": str(tmp_path / "data")}
     first = run_hub("keys", env=env)
     assert first.returncode == 0, first.stderr
     again = run_hub("keys", env=env)
@@ -110,3 +110,7 @@ def test_hub_keys_shows_where_the_keys_are_never_what(tmp_path):
         assert f"{name}: created {tmp_path / name}.key" in first.stdout
         assert "already there" in again.stdout
         assert value not in first.stdout + first.stderr + again.stdout + again.stderr
+    # Each new key is a rotation in the audit trail, by its fingerprint only.
+    trail = (tmp_path / "data" / "audit" / "log.jsonl").read_text()
+    assert trail.count('"action":"key_rotation"') == len(keys.NAMES)
+    assert not [v for v in values if v in trail]

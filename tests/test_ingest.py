@@ -286,6 +286,10 @@ def test_refresh_runs_months_through_dagster_and_records_the_runs(hub, tmp_path)
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         runs = instance.get_runs()
     assert len(runs) == 2 and {r.job_name for r in runs} == {"monthly_refresh"}
+    # What a hub process writes is its own account's alone (docs/access.md).
+    warehouse = hub.where.warehouse
+    assert warehouse.stat().st_mode & 0o777 == 0o600
+    assert warehouse.parent.stat().st_mode & 0o777 == 0o700
 
 
 @pytest.mark.e2e

@@ -7,24 +7,19 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-from conftest import Hub
+from conftest import release
 
 from dagster_project.config import dbt_dir, key_variable, paths
 from dagster_project.contracts.model import load_contracts
-from dagster_project.defs.resources import resources
 from dagster_project.defs.tiers.assets import (
-    POPULATION,
     PUBLISHED,
     STAGED,
-    marts_assets,
 )
-from dagster_project.defs.tiers.definitions import defs as tiers_defs
 from dagster_project.platform import keys, pseudonyms, warehouse
 from dagster_project.tiers import checks, privacy, publish
 
@@ -38,31 +33,12 @@ def _mtimes() -> dict[str, int]:
     return {t: publish.tier_file(paths().marts, t).stat().st_mtime_ns for t in publish.TIERS}
 
 
-@dataclass
-class Released:
-    hub: Hub
-    instance: dg.DagsterInstance
-    result: dg.ExecuteInProcessResult
-
-
-def _release(instance) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        tiers_defs().assets,
-        selection=dg.AssetSelection.assets(POPULATION, marts_assets(), STAGED, PUBLISHED),
-        resources=resources(),
-        instance=instance,
-        raise_on_error=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def released(tmp_path_factory, linked):
-    """The session's linked region (every month ingested, conformed, linked and matched),
-    copied, and released."""
-    hub = linked.copy_to(tmp_path_factory.mktemp("tiers") / "data")
-    with pytest.MonkeyPatch.context() as env, dg.instance_for_test() as instance:
-        env.setenv("HUB_DATA_DIR", str(hub.root))
-        yield Released(hub, instance, _release(instance))
+@pytest.fixture(scope="module", autouse=True)
+def _released_data(released):
+    """Every test here reads (and some re-release) the session's released hub."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HUB_DATA_DIR", str(released.hub.root))
+        yield
 
 
 def _tier(name: str) -> duckdb.DuckDBPyConnection:
@@ -188,7 +164,7 @@ def test_pseudonyms_are_stable_across_releases_and_readers_are_never_blocked(rel
     # An analyst keeps the release open while the next one is published.
     reader = duckdb.connect(str(publish.tier_file(paths().marts, "level1")), read_only=True)
     (old_id,) = reader.execute("select release_id from release").fetchone()
-    again = _release(released.instance)
+    again = release(released.instance)
     assert again.success
     assert reader.execute("select release_id from release").fetchone() == (old_id,)
     assert reader.execute("select count(*) from strategic_profile").fetchone()[0] > 0
@@ -203,14 +179,14 @@ def test_a_new_pseudonym_key_gives_a_new_unlinkable_set(released, monkeypatch):
     with _tier("level2") as l2:
         before = {k for (k,) in _sql(l2, "select person_key from person_factors")}
     monkeypatch.setenv(key_variable("pseudonym"), "a rotated key")
-    assert _release(released.instance).success
+    assert release(released.instance).success
     with _tier("level2") as l2:
         after = {k for (k,) in _sql(l2, "select person_key from person_factors")}
         (key_id,) = _sql(l2, "select pseudonym_key_id from release")[0]
     assert len(after) == len(before) and not after & before
     assert key_id == keys.fingerprint("pseudonym")
     monkeypatch.undo()
-    assert _release(released.instance).success  # the module's key again
+    assert release(released.instance).success  # the module's key again
 
 
 def test_level2_locations_are_depersonalised(released):
@@ -368,7 +344,7 @@ def test_a_name_planted_in_a_free_text_field_blocks_the_release(released, tmp_pa
                     "--project-dir", str(dbt_dir()), "--profiles-dir", str(dbt_dir())],
                    check=True)  # fmt: skip
     with dg.instance_for_test() as instance:
-        result = _release(instance)
+        result = release(instance)
     evaluations = {c.check_name: c for c in result.get_asset_check_evaluations()
                    if c.asset_key == STAGED}  # fmt: skip
     blocked = evaluations["no_identifiers"]

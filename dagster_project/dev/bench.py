@@ -242,6 +242,93 @@ def release(population: int, months: str) -> None:
         print(f"| people published | {people:,} |")
 
 
+def service(population: int, months: str, data: Path | None, repeats: int) -> None:
+    """The query service's time per request, on `data` (a hub's data folder after a release,
+    e.g. the demo's) or on a region generated, conformed and released here: the median of
+    `repeats` requests of each kind, through HTTP on localhost, as a client sees it."""
+    import socket
+    import statistics
+
+    import yaml
+
+    from dagster_project.access import demo, tokens
+    from dagster_project.access.audit_log import AuditLog
+    from dagster_project.access.client import Client
+    from dagster_project.config import Paths
+    from dagster_project.platform import keys
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = data or Path(tmp) / "data"
+        env = {**os.environ, "HUB_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster")}
+        if data is None:
+            _base_region(population, months, root)
+            _timed([sys.executable, "-m", "dagster_project.cli", "release"], env)
+        # Users of the benchmark's own (a policy beside the hub's, tokens beside its users'),
+        # so the hub's users keep theirs; the requests are real, and audited as any other.
+        policy = demo.policy("2099-12-31")
+        policy["users"] = {f"bench_{u}": e for u, e in policy["users"].items()}
+        policy["projects"][demo.PROJECT]["users"] = ["bench_analyst"]
+        (Path(tmp) / "policy.yml").write_text(yaml.safe_dump(policy))
+        issued = {u: tokens.issue(Paths(root).access / "tokens.json", f"bench_{u}")
+                  for u in demo.USERS}  # fmt: skip
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        env |= {"HUB_POLICY": str(Path(tmp) / "policy.yml"), "HUB_SERVICE_URL": url}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dagster_project.cli", "serve"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            clients = {u: Client(f"bench_{u}", t, url) for u, t in issued.items()}
+            while not clients["partner"].healthy():
+                assert server.poll() is None, "the service did not start"
+                time.sleep(0.2)
+            project = {"purpose": "problem_profile", "project": demo.PROJECT}
+            person = clients["practitioner"].query(
+                "select person_id from person_single_view limit 1", purpose="marac", case="B-1"
+            )["person_id"][0]
+            kinds = {
+                "Level 1, `select 1` (the cost of a request)": lambda: clients["partner"].query(
+                    "select 1 as one", purpose="performance"),
+                "Level 2, events by district and offence group": lambda: clients["analyst"].query(
+                    "select district_name, offence_group, count(*) as n from events "
+                    "group by all", **project),
+                "Level 2, every person key, re-keyed for the project": lambda: clients[
+                    "analyst"].query("select person_key from person_factors", **project),
+                "Level 3, one person's timeline": lambda: clients["practitioner"].query(
+                    f"select person_id, event_date, event_type from person_timeline "
+                    f"where person_id = '{person}'", purpose="marac", case="B-1"),
+                "airlock, district by offence group checked": lambda: clients[
+                    "analyst"].export_request(
+                    "select district_name, offence_group, count(*) as n from events "
+                    "group by all", **project),
+            }  # fmt: skip
+            print(f"{root}: {platform.machine()}, {os.cpu_count()} cores, {repeats} requests each")
+            print("| request | rows | median ms | slowest ms |\n| --- | ---: | ---: | ---: |")
+            for label, call in kinds.items():
+                times = []
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    answer = call()
+                    times.append((time.perf_counter() - start) * 1000)
+                rows = answer["rows"] if isinstance(answer, dict) else len(answer)
+                print(
+                    f"| {label} | {rows:,} | {statistics.median(times):,.0f} | {max(times):,.0f} |"
+                )
+            trail = AuditLog(Paths(root).audit, keys.key("audit").encode())
+            start = time.perf_counter()
+            verified = trail.verify()
+            print(
+                f"`hub audit verify`: {verified.entries:,} entries in "
+                f"{time.perf_counter() - start:.2f} s ({verified.reason})"
+            )
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
 # A copy of the region's person records as other people with the same statistics: surnames
 # and postcodes moved along their sorted vocabularies, birth dates moved by weeks.
 DISGUISE = """
@@ -534,6 +621,11 @@ def main() -> None:
     r = sub.add_parser("release", help="a release's disclosure figures on a generated region")
     r.add_argument("--population", type=int, default=250_000)
     r.add_argument("--months", default="2024-01:2024-12")
+    v = sub.add_parser("service", help="the query service's time per request")
+    v.add_argument("--population", type=int, default=250_000)
+    v.add_argument("--months", default="2024-01:2024-12")
+    v.add_argument("--data", type=Path, help="a released hub's data folder (default: generate)")
+    v.add_argument("--repeats", type=int, default=20)
     sub.add_parser("_spine", help=argparse.SUPPRESS)
     c = sub.add_parser("_ingest", help=argparse.SUPPRESS)
     c.add_argument("root", type=Path)
@@ -553,6 +645,8 @@ def main() -> None:
         person_uprn()
     elif args.what == "release":
         release(args.population, args.months)
+    elif args.what == "service":
+        service(args.population, args.months, args.data, args.repeats)
     elif args.what == "_spine":
         _spine_child()
     else:

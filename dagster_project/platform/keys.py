@@ -1,7 +1,8 @@
-"""The hub's three secrets: the warehouse's and Level 3's encryption keys and the key of the
-Level 2 pseudonyms. Each comes from the environment (HUB_<NAME>_KEY) or from a file of the
-secrets folder (config.secrets_dir()), never from code or configuration in git, and is never
-logged: only its fingerprint is."""
+"""The hub's secrets: the warehouse's and Level 3's encryption keys, the key of the Level 2
+pseudonyms (and of each project's, derived from it) and the key that seals the audit trail.
+Each comes from the environment (HUB_<NAME>_KEY) or from a file of the secrets folder
+(config.secrets_dir()), never from code or configuration in git, and is never logged: only its
+fingerprint is."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from dagster_project.config import key_from_environment, key_variable, secrets_dir
 
-NAMES = ("warehouse", "level3", "pseudonym")
+NAMES = ("warehouse", "level3", "pseudonym", "audit")
 
 
 class MissingKey(RuntimeError):

@@ -9,7 +9,8 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from dagster_project.config import key_variable, paths
+from dagster_project.access import settings
+from dagster_project.config import paths
 from dagster_project.defs.automation import after_upstream, once
 from dagster_project.defs.conform.project import Translator, manifest, project
 from dagster_project.defs.resources import WarehouseResource
@@ -96,6 +97,10 @@ def published_release() -> dg.MaterializeResult:
     where = paths()
     published = publish.publish(where.staged_marts, where.marts)
     tiers = [publish.describe(p, t) for t, p in zip(publish.TIERS, published, strict=True)]
+    settings.trail().append(
+        {"action": "release", "user": "hub", "outcome": "published",
+         "tables": [f"{t.name}.{n}" for t in tiers for n in t.tables]}
+    )  # fmt: skip
     return dg.MaterializeResult(
         metadata={**_tier_metadata(tiers), "summary": dg.MetadataValue.text(how_to_open(tiers))}
     )
@@ -107,12 +112,12 @@ def how_to_open(tiers: list[publish.Tier]) -> str:
     for t in tiers:
         path = t.path
         lines.append(f"{path}: " + ", ".join(f"{n} {r:,}" for n, r in t.tables.items()))
-        if t.name in publish.ENCRYPTED:
-            lines.append(
-                f"  open: duckdb, then ATTACH '{path}' AS {t.name} (ENCRYPTION_KEY '<key>', "
-                f"READ_ONLY); USE {t.name}; the key is in {key_variable('level3')} or "
-                f"{keys.key_file('level3')}"
-            )  # fmt: skip
+        if t.name == "level3":
+            lines.append("  reached through the query service only, for a named case: "
+                         "hub query --user U --purpose marac --case REF \"SQL\"")  # fmt: skip
+        elif t.name == "level1":
+            lines.append(f"  open: duckdb -readonly {path} (or through the query service)")
         else:
-            lines.append(f"  open: duckdb -readonly {path}")
+            lines.append("  reached through the query service only: hub query --user U "
+                         "--purpose P --project X \"SQL\" (docs/access.md)")  # fmt: skip
     return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""The demo's access policy: one user of each role, for trying the service on the demo region.
+A partnership writes its own (docs/access.md) and keeps it outside git (HUB_POLICY)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+USERS = {
+    "partner": ("fire", "partner", "level1"),
+    "analyst": ("vru", "analyst", "level2"),
+    "practitioner": ("police", "practitioner", "level3"),
+    "checker": ("vru", "checker", "level1"),
+    "admin": ("hub", "admin", "level1"),
+}
+PROJECT = "violence-2024"
+
+
+def policy(ends: str) -> dict:
+    return {
+        "organisations": {
+            "police": {
+                "name": "Thames Valley Police",
+                "signed_isa": "2024-04-01",
+                "sees": {"level2": "all", "level3": "all"},
+            },
+            "vru": {
+                "name": "Thames Valley Violence Reduction Unit",
+                "signed_isa": "2024-04-01",
+                "sees": {"level2": "all"},
+            },
+            "fire": {"name": "Royal Berkshire Fire and Rescue Service", "signed_isa": None},
+            "hub": {"name": "Partnership Data Hub team", "signed_isa": "2024-04-01"},
+        },  # fmt: skip
+        "users": {u: {"organisation": o, "role": r, "tier": t} for u, (o, r, t) in USERS.items()},
+        "purposes": {
+            "level1": ["strategic_needs_assessment", "partnership_board", "performance"],
+            "level2": ["problem_profile", "area_profile", "evaluation"],
+            "level3": ["marac", "iom", "ppo_panel", "safeguarding"],
+        },
+        "withheld": {"level2": [], "level3": []},
+        "projects": {
+            PROJECT: {
+                "purpose": "problem_profile",
+                "tier": "level2",
+                "users": ["analyst"],
+                "feeds": "all",
+                "ends": ends,
+            },
+        },  # fmt: skip
+    }
+
+
+def write(path: Path, ends: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("# The demo's access policy (docs/access.md); written by `hub access demo`.\n")
+        yaml.safe_dump(policy(ends), f, sort_keys=False)
+    return path

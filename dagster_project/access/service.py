@@ -1,0 +1,363 @@
+"""The query service: the one door to Levels 2 and 3, and a door to Level 1 (docs/access.md).
+
+Each request names its user (X-Hub-User) and carries the user's token (Authorization: Bearer);
+the service checks the token against its argon2 hash, the request against the access policy,
+and the statement against the tier, then runs it in a sandbox of the tier as the grant may see
+it. Every request, granted or refused, is written to the audit trail before the answer leaves.
+Results of Level 2 and 3 leave only as rows in the answer; a file leaves only through the
+airlock (airlock.py), once a checker who is not the requester has approved it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from starlette.applications import Starlette
+from starlette.requests import Request as HttpRequest
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dagster_project.access import airlock, policy, statements, tokens
+from dagster_project.access.audit_log import AuditLog
+from dagster_project.access.sandbox import Limits, Sandbox, open_sandbox, table_access
+
+BODY_BYTES = 1_000_000  # a request larger than this is refused unread
+FIELD_LENGTH = 2_000  # characters of a purpose, case, project or comment
+
+
+@dataclass
+class Settings:
+    """Everything the service reads, passed in (cli.py builds it from config.py)."""
+
+    policy: Path
+    tokens: Path
+    marts: Path
+    exports: Path
+    manifest: Path
+    feeds: set[str]
+    trail: AuditLog
+    pseudonym_key: bytes
+    limits: Limits = field(default_factory=Limits)
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class Service:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._policy: policy.Policy | None = None
+        self._policy_stamp: tuple | None = None
+        self._lock = threading.Lock()
+        self._access = table_access(settings.manifest, settings.feeds)
+
+    # --- policy, reloaded when its file changes; every change audited ---------------------
+
+    def policy(self) -> policy.Policy:
+        path = self.settings.policy
+        stat = path.stat() if path.exists() else None
+        stamp = (stat.st_mtime_ns, stat.st_size) if stat else None
+        with self._lock:
+            if stamp != self._policy_stamp or self._policy is None:
+                self._policy = policy.load(path, self.settings.feeds)  # fails closed
+                self._policy_stamp = stamp
+                self._note_policy(self._policy)
+            return self._policy
+
+    def _note_policy(self, current: policy.Policy) -> None:
+        known = self.settings.trail.entries(action="policy_change")
+        if not known or known[-1].get("policy") != current.digest:
+            self.settings.trail.append(
+                {
+                    "action": "policy_change",
+                    "user": "hub",
+                    "policy": current.digest,
+                    "outcome": "loaded",
+                    "reason": f"{len(current.users)} users, {len(current.organisations)} "
+                    f"organisations, {len(current.projects)} projects",
+                }
+            )
+
+    # --- one request ----------------------------------------------------------------------
+
+    def authenticate(self, http: HttpRequest) -> str:
+        user = http.headers.get("x-hub-user", "")
+        header = http.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else None
+        if not tokens.verify(self.settings.tokens, user, token):
+            raise Refusal(401, "unknown user or wrong token")
+        return user
+
+    @staticmethod
+    def fields(body: dict) -> dict:
+        """The request's fields, each text or absent, and short enough to audit."""
+        if body.pop("_oversized", False):
+            raise Refusal(413, f"a request is at most {BODY_BYTES:,} bytes")
+        for name, value in body.items():
+            if value is not None and not isinstance(value, str):
+                raise Refusal(400, f"{name} must be text")
+            if name != "sql" and value and len(value) > FIELD_LENGTH:
+                raise Refusal(400, f"{name} is longer than {FIELD_LENGTH} characters")
+        return body
+
+    def grant(self, user: str, body: dict) -> policy.Grant:
+        request = policy.Request(
+            user, str(body.get("purpose") or ""), body.get("case") or None,
+            body.get("project") or None,
+        )  # fmt: skip
+        try:
+            return policy.authorise(self.policy(), request, dt.date.today())
+        except policy.Denied as e:
+            raise Refusal(403, str(e)) from None
+
+    def sandbox(self, grant: policy.Grant) -> Sandbox:
+        try:
+            return open_sandbox(
+                grant, self.settings.marts, self._access, self.settings.limits,
+                self.settings.pseudonym_key,
+            )  # fmt: skip
+        except duckdb.IOException:
+            raise Refusal(503, f"{policy.tier_label(grant.tier)} is not published yet") from None
+
+    def statement(self, box: Sandbox, text: str) -> statements.Statement:
+        try:
+            statement = statements.parse(text, box.tier, box.tables)
+            if box.tier == "level3":
+                statements.check_person_column(statement, box.schema)
+        except statements.Refused as e:
+            reason = str(e)
+            for table, why in box.hidden.items():
+                if re.search(rf"\b{table}\b", text, re.IGNORECASE):
+                    reason = f"{reason}; {why}"
+            raise Refusal(403, reason) from None
+        return statement
+
+    def governed(self, action: str, user: str, body: dict, work) -> dict:
+        """Grant, sandbox and statement, then `work(grant, box, statement)`, which gives the
+        answer and what the trail adds to the entry. A refusal at any step is audited, then
+        raised; so is the outcome."""
+        entry = _entry(action, user, {})
+        try:
+            entry = _entry(action, user, self.fields(body))
+            grant = self.grant(user, body)
+            entry |= {"organisation": grant.organisation.name, "tier": grant.tier}
+            box = self.sandbox(grant)
+            try:
+                statement = self.statement(box, str(body.get("sql") or ""))
+                entry["tables"] = list(statement.tables)
+                try:
+                    answer, outcome = work(grant, box, statement)
+                except airlock.Refused as e:
+                    raise Refusal(403, str(e)) from None
+                except (duckdb.Error, TimeoutError) as e:
+                    raise Refusal(400, _error(e)) from None
+            finally:
+                box.close()
+        except Refusal as e:
+            self.settings.trail.append(entry | {"outcome": "refused", "reason": e.reason})
+            raise
+        self.settings.trail.append(entry | outcome)
+        return answer
+
+    def query(self, user: str, body: dict) -> dict:
+        def run(grant, box, statement):
+            table, truncated = box.run(statement.sql, self.settings.limits)
+            rows = table.to_pylist()
+            outcome = {"rows": len(rows), "outcome": "returned"}
+            if grant.tier == "level3" and "person_id" in table.column_names:
+                outcome["person_ids"] = sorted({r["person_id"] for r in rows if r["person_id"]})
+            answer = {
+                "tier": grant.tier,
+                "tables": list(statement.tables),
+                "columns": table.column_names,
+                "rows": [[_plain(r[c]) for c in table.column_names] for r in rows],
+                "truncated": truncated,
+            }
+            return answer, outcome
+
+        return self.governed("query", user, body, run)
+
+    def export_request(self, user: str, body: dict) -> dict:
+        def hold(grant, box, statement):
+            fmt = str(body.get("format") or "csv")
+            held = airlock.request(
+                self.settings.exports, grant, statement, box, self.settings.limits, fmt
+            )
+            return held, {"export": held["id"], "rows": held["rows"], "outcome": "pending",
+                          "reason": held["checks"]}  # fmt: skip
+
+        return self.governed("export_request", user, body, hold)
+
+    def export_review(self, user: str, export_id: str, body: dict) -> dict:
+        entry = {"action": "export_review", "user": user, "export": export_id[:40]}
+        try:
+            body = self.fields(body)
+            reviewer = self.policy().users[user]
+            entry["organisation"] = reviewer.organisation
+            decision = body.get("decision")
+            try:
+                done = airlock.review(
+                    self.settings.exports, export_id, reviewer, decision,
+                    str(body.get("comment") or ""),
+                )  # fmt: skip
+            except airlock.Refused as e:
+                raise Refusal(403, str(e)) from None
+        except Refusal as e:
+            self.settings.trail.append(entry | {"outcome": "refused", "reason": e.reason})
+            raise
+        self.settings.trail.append(
+            entry | {"outcome": done["status"], "tier": done["tier"],
+                     "project": done.get("project"), "reason": done.get("comment")}
+        )  # fmt: skip
+        if done["status"] == "approved":
+            self.settings.trail.append(
+                {"action": "export_write", "user": user, "export": export_id,
+                 "tier": done["tier"], "rows": done["rows"], "outcome": "written",
+                 "requester": done["user"]}
+            )  # fmt: skip
+        return done
+
+    def export_fetch(self, user: str, export_id: str) -> tuple[bytes, str]:
+        entry = {"action": "export_fetch", "user": user, "export": export_id[:40]}
+        try:
+            data, name = airlock.fetch(self.settings.exports, export_id, user)
+        except airlock.Refused as e:
+            self.settings.trail.append(entry | {"outcome": "refused", "reason": str(e)})
+            raise Refusal(403, str(e)) from None
+        self.settings.trail.append(entry | {"outcome": "returned"})
+        return data, name
+
+    def exports(self, user: str) -> list[dict]:
+        role = self.policy().users[user].role
+        return [e for e in airlock.listing(self.settings.exports)
+                if e["user"] == user or role == "checker"]  # fmt: skip
+
+
+def _entry(action: str, user: str, body: dict) -> dict:
+    return {
+        "action": action,
+        "user": user,
+        "purpose": body.get("purpose"),
+        "case": body.get("case"),
+        "project": body.get("project"),
+        "statement": body.get("sql"),
+    }
+
+
+def _plain(value):
+    """A value as JSON carries it: dates and times in ISO 8601, decimals as numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dt.date | dt.time | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _error(error: Exception) -> str:
+    """DuckDB's message without the values it quotes: a conversion error can quote a value of
+    a row the grant's filter would have removed."""
+    first = str(error).strip().splitlines()[0]
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", first)
+
+
+def app(service: Service) -> Starlette:
+    """The HTTP routes over `service`. Handlers are plain functions: Starlette runs them in a
+    thread pool, so a slow query holds no other request."""
+
+    def handle(work):
+        def endpoint(http: HttpRequest):
+            try:
+                user = service.authenticate(http)
+                return work(user, http)
+            except Refusal as e:
+                if e.status == 401:
+                    service.settings.trail.append(
+                        {"action": "denial", "user": http.headers.get("x-hub-user"),
+                         "outcome": "refused", "reason": e.reason, "path": http.url.path}
+                    )  # fmt: skip
+                return JSONResponse({"refused": e.reason}, status_code=e.status)
+            except policy.PolicyError as e:
+                return JSONResponse({"refused": f"the access policy is not valid: {e}"}, 503)
+            except Exception:  # logged by the server; the answer names no internals
+                logging.getLogger(__name__).exception("request to %s failed", http.url.path)
+                return JSONResponse({"refused": "the service failed: see its log"}, 500)
+
+        return endpoint
+
+    async def body_of(http: HttpRequest) -> dict:
+        raw = b""
+        async for chunk in http.stream():
+            raw += chunk
+            if len(raw) > BODY_BYTES:
+                return {"_oversized": True}
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        return body if isinstance(body, dict) else {}
+
+    def json_endpoint(work):
+        inner = handle(work)
+
+        async def endpoint(http: HttpRequest):
+            http.state.body = await body_of(http)
+            from starlette.concurrency import run_in_threadpool
+
+            return await run_in_threadpool(inner, http)
+
+        return endpoint
+
+    def query(user, http):
+        return JSONResponse(service.query(user, http.state.body))
+
+    def export_request(user, http):
+        return JSONResponse(service.export_request(user, http.state.body))
+
+    def export_review(user, http):
+        return JSONResponse(
+            service.export_review(user, http.path_params["export"], http.state.body)
+        )
+
+    def export_fetch(user, http):
+        data, name = service.export_fetch(user, http.path_params["export"])
+        return Response(
+            data, headers={"content-disposition": f'attachment; filename="{name}"'},
+            media_type="application/octet-stream",
+        )  # fmt: skip
+
+    def exports(user, http):
+        return JSONResponse(service.exports(user))
+
+    def health(http: HttpRequest):
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/query", json_endpoint(query), methods=["POST"]),
+            Route("/exports", json_endpoint(exports), methods=["GET"]),
+            Route("/exports", json_endpoint(export_request), methods=["POST"]),
+            Route("/exports/{export}/review", json_endpoint(export_review), methods=["POST"]),
+            Route("/exports/{export}/file", json_endpoint(export_fetch), methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,58 @@
+"""Each user's token for the query service: issued once, kept by the hub only as an argon2 hash
+(the service can check a token but never give one back), readable by the hub's account only."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import secrets
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(temporary, path)
+
+
+def hashes(store: Path) -> dict[str, str]:
+    return json.loads(store.read_text()) if store.exists() else {}
+
+
+def issue(store: Path, user: str) -> str:
+    """A new token for `user`, replacing any earlier one; only its hash is kept in `store`."""
+    token = secrets.token_urlsafe(32)
+    _write_private(store, json.dumps(hashes(store) | {user: _HASHER.hash(token)}, indent=1))
+    return token
+
+
+@functools.cache
+def _stand_in() -> str:
+    return _HASHER.hash(secrets.token_urlsafe(32))
+
+
+def verify(store: Path, user: str, token: str | None) -> bool:
+    """Whether `token` is `user`'s. An unknown user's check costs what a known user's does, so
+    the time of a refusal does not tell which user names exist."""
+    known = hashes(store).get(user)
+    try:
+        return _HASHER.verify(known or _stand_in(), token or "") and bool(known)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def save_for_user(folder: Path, user: str, token: str) -> Path:
+    """The token in the user's own file (`tokens/<user>.token`, owner-only), where `hub query
+    --user` finds it when HUB_TOKEN is not set."""
+    path = folder / f"{user}.token"
+    _write_private(path, token + "\n")
+    return path
