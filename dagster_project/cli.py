@@ -373,6 +373,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.umask(PRIVATE)  # everything the hub writes is its own account's alone (docs/access.md)
+    root = paths().root
+    if root.is_dir() and root.stat().st_mode & 0o077:
+        root.chmod(0o700)  # a clone's data/ comes from git as 0755; its content is the hub's
     args = parser().parse_args(argv)
     try:
         return args.func(args)

@@ -172,6 +172,14 @@ TABLES = {"events", "person_factors", "release"}
         ("select project_pseudonym('X0123') from events", "reads the machine or the storage"),
         ("select pg_get_viewdef('events')", "reads the machine or the storage"),
         ("select " + "(" * 3000 + "1" + ")" * 3000, "nested too deeply"),
+        (
+            "select json_serialize_plan('select count(*) from published.main.events')",
+            "reads the machine or the storage",
+        ),
+        ("select json_execute_serialized_sql('x')", "reads the machine or the storage"),
+        ("select * from events where (select setseed(0.1)) is null", "reads the machine"),
+        ("with c0 as not materialized (select 1 as x) select * from c0", "NOT MATERIALIZED"),
+        ("select * from " + ", ".join(["events"] * 33), "at most 32 tables"),
     ],
 )
 def test_a_statement_reaching_outside_its_tier_is_refused_before_it_runs(sql, reason):
@@ -214,6 +222,12 @@ SCHEMA = {"level3": {"person_single_view": {"person_id": "VARCHAR", "forename": 
         ("select a.person_id, (select string_agg(forename) from person_single_view) as names "
          "from person_single_view a", False),
         ("with a as (select * from person_single_view) select person_id from a", False),
+        # Found by an attacker: a join whose condition does not name the table it joins.
+        ("select p.person_id, r.forename from person_single_view p join person_single_view q "
+         "on p.person_id = q.person_id join person_single_view r on q.person_id = p.person_id",
+         False),
+        ("select p.person_id, r.forename from person_single_view p join person_single_view r "
+         "on r.person_id = p.person_id", True),
     ],
 )  # fmt: skip
 def test_a_level3_result_about_people_carries_their_person_id_unchanged(sql, allowed):

@@ -224,7 +224,7 @@ def test_keys_without_measures_list_the_groups_of_8_records_or_more():
     checked = check(groups({"a": 8, "b": 9, "c": 2}), ["ward"], [])
     assert checked.table["ward"].tolist() == ["a", "b"] and checked.cells == 0
     assert checked.summary() == (
-        "0 cells: none suppressed, no counts rounded; 1 group of fewer than 8 records withheld."
+        "0 cells: none suppressed, no counts rounded; groups of fewer than 8 records withheld."
     )
 
 
@@ -234,7 +234,7 @@ def test_a_group_of_7_records_is_withheld_and_one_of_8_shown():
     assert checked.reasons["n"].tolist() == ["ok"]
     assert checked.withheld == 1 and checked.cells == 1 and checked.suppressed == {}
     assert checked.summary() == (
-        "1 cell: none suppressed, 1 count rounded to 5; 1 group of fewer than 8 records withheld."
+        "1 cell: none suppressed, 1 count rounded to 5; groups of fewer than 8 records withheld."
     )
     # the groups are counted by records, not by what a measure sees: 8 records are shown even
     # when only 3 have a value, and the value is then suppressed
@@ -245,7 +245,7 @@ def test_a_group_of_7_records_is_withheld_and_one_of_8_shown():
     assert value is pd.NA and reason == "threshold"
     assert checked.summary() == (
         "1 cell: 1 suppressed (1 threshold), no counts rounded; "
-        "2 groups of fewer than 8 records withheld."
+        "groups of fewer than 8 records withheld."
     )
 
 
@@ -267,7 +267,7 @@ def test_the_summary_sentence():
     assert checked.suppressed == {"threshold": 1} and checked.rounded == 3
     assert checked.summary() == (
         "6 cells: 1 suppressed (1 threshold), 3 counts rounded to 5; "
-        "1 group of fewer than 8 records withheld."
+        "groups of fewer than 8 records withheld."
     )
     one = check(groups({"a": 8}), [], [COUNT])
     assert one.summary() == "1 cell: none suppressed, 1 count rounded to 5."
@@ -284,7 +284,7 @@ def test_the_summary_names_every_reason():
     checked = check(rows, ["ward"], [COUNT, Measure("total", "sum", "v"), distinct])
     assert checked.summary() == (
         "9 cells: 5 suppressed (4 threshold, 1 dominance (n-k)), 4 counts rounded to 5; "
-        "1 group of fewer than 8 records withheld."
+        "groups of fewer than 8 records withheld."
     )
 
 
@@ -426,3 +426,16 @@ def test_a_checked_table_writes_out(tmp_path):
     back = pd.read_csv(write(checked.table, tmp_path / "t.csv", "csv"))
     assert back["ward"].tolist() == ["'=a", "b"] and back["n"].tolist() == [10, 10]
     assert back["people"].isna().tolist() == [False, True]
+
+
+def test_a_mean_of_whole_numbers_is_the_published_sum_over_the_published_count():
+    """Found by an attacker: an exact mean beside a rounded count gave the exact group size
+    (the one near the count where mean x size is whole), and so the exact sum."""
+    rows = pd.DataFrame(
+        {"area": ["a"] * 23 + ["b"] * 327, "stops": [1] * 12 + [0] * 11 + [1] * 4 + [0] * 323}
+    )
+    checked = check(rows, ["area"], [Measure("n", "count"), Measure("mean", "mean", "stops")])
+    by_area = checked.table.set_index("area")
+    assert by_area.loc["a", "n"] == 25 and by_area.loc["a", "mean"] == pytest.approx(10 / 25)
+    assert pd.isna(by_area.loc["b", "mean"])  # a sum of 4: suppressed, and so its mean
+    assert checked.reasons.set_index(checked.table["area"]).loc["b", "mean"] == "threshold"

@@ -56,13 +56,13 @@ def _stop(pid_file: Path) -> int:
     return 0
 
 
-def _client(user: str, start: bool = True):
+def _client(user: str):
     """A client for `user`; the service started in the background first if none answers here
     (it runs until `hub serve --stop`)."""
     from dagster_project.access.client import Client
 
     client = Client(user)
-    if client.healthy() or not start:
+    if client.healthy():
         return client
     url = urlparse(client.url)
     if url.hostname not in ("127.0.0.1", "localhost"):

@@ -69,7 +69,8 @@ class Client:
     ) -> pd.DataFrame:
         answer = self._call("POST", "/query", {"sql": sql, "purpose": purpose, "case": case,
                                                "project": project}).json()  # fmt: skip
-        frame = pd.DataFrame(answer["rows"], columns=answer["columns"])
+        # Types from the values (JSON has no integer NULL), so an hour stays an integer.
+        frame = pd.DataFrame(answer["rows"], columns=answer["columns"]).convert_dtypes()
         frame.attrs = {k: answer[k] for k in ("tier", "tables", "truncated")}
         return frame
 

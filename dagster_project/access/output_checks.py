@@ -121,11 +121,8 @@ class Checked:
             rounded = f"{_plural(self.rounded, 'count')} rounded to {ROUND_BASE}"
         else:
             rounded = "no counts rounded"
-        withheld = (
-            f"; {_plural(self.withheld, 'group')} of fewer than {THRESHOLD} records withheld"
-            if self.withheld
-            else ""
-        )
+        # Not how many: grouped by random(), that number was an exact count of records.
+        withheld = f"; groups of fewer than {THRESHOLD} records withheld" if self.withheld else ""
         return f"{_plural(self.cells, 'cell')}: {suppressed}, {rounded}{withheld}."
 
 
@@ -249,13 +246,20 @@ def _measure(
         reason = reason.reindex(everyone).fillna("threshold")
         published = value.where(reason == OK)
         whole = frame["value"].mod(1).eq(0).all()
-        if measure.function == "sum" and whole:
-            # A sum of whole numbers is a count of something (exclusions, or knife crimes
-            # hidden in `100 + knife`): it is published only as a count would be.
-            small = published.between(1, THRESHOLD - 1)
+        if measure.function in ("sum", "mean") and whole:
+            # A sum of whole numbers is a count of something (exclusions, arrests): it is
+            # published only as a count would be. Its mean, exact beside a rounded count, gave
+            # an attacker the exact group size and sum: it is the published sum over the
+            # published number of contributors.
+            total, _ = _acro_statistic(frame, "sum")
+            total = total.reindex(everyone).where(reason == OK)
+            small = total.between(1, THRESHOLD - 1)
             reason = reason.mask(small, "threshold")
-            published = (published.mask(small) / ROUND_BASE).round() * ROUND_BASE
-            published = published.astype("Int64")
+            total = _rounded(total.mask(small))
+            if measure.function == "sum":
+                published = total.astype("Int64")
+            else:
+                published = (total / _rounded(contributors.astype(float))).astype("Float64")
         else:
             published = published.astype("Float64")
 
@@ -268,6 +272,10 @@ def _measure(
             f"{THRESHOLD} records; refusing the export"
         )
     return published.rename(measure.name), reason.rename(measure.name)
+
+
+def _rounded(values: pd.Series) -> pd.Series:
+    return (values / ROUND_BASE).round() * ROUND_BASE
 
 
 def _acro_statistic(frame: pd.DataFrame, function: str) -> tuple[pd.Series, pd.Series]:

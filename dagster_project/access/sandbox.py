@@ -1,7 +1,9 @@
-"""The connection a governed request runs in: one tier's published file, read-only, seen only
-through views that show the feeds the grant allows (and, for a Level 2 project, pseudonyms of
-the project's own), in an in-memory DuckDB that can reach nothing else: no files, no network,
-no extensions, no settings changed, a memory and a time limit.
+"""The connection a governed request runs in: an in-memory DuckDB holding a copy of what the
+grant may see of one tier's published file (the rows of the feeds it allows and, for a Level 2
+project, pseudonyms of the project's own), and nothing else: the file is detached once copied,
+and the connection reaches no files, no network, no extensions, changes no setting, and has a
+memory and a time limit. A copy rather than views over the file: an attacker found that a
+function planning SQL of its own (json_serialize_plan) reads beneath any view.
 
 Which rows of a table come from which feed is read from the dbt project: a table whose dbt
 `meta.access.feed_columns` names the columns that say a row's feed is filtered row by row
@@ -169,12 +171,18 @@ def open_sandbox(
             # order of the release's pseudonyms, two projects' rows would pair up by position.
             shuffled = rekey and any(c in KEYED for c, _ in columns)
             con.execute(
-                f'create view {tier}."{table}" as select {select} '
+                f'create table {tier}."{table}" as select {select} '
                 f'from {SOURCE}.main."{table}"'
                 + (f" where {where}" if where else "")
                 + (" order by random()" if shuffled else "")
             )
             schema[table] = dict(columns)
+        # The request's rows are copied: the file and the keyed function leave the connection,
+        # so no function that plans or runs SQL of its own (json_serialize_plan ...) reaches
+        # rows or keys the grant does not show.
+        con.execute(f"detach {SOURCE}")
+        if rekey:
+            con.remove_function("project_pseudonym")
         con.execute(f"use memory.{tier}")
         for setting in (
             "enable_external_access = false",

@@ -10,6 +10,7 @@ airlock (airlock.py), once a checker who is not the requester has approved it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -31,6 +32,7 @@ from dagster_project.access.sandbox import Limits, Sandbox, open_sandbox, table_
 
 BODY_BYTES = 1_000_000  # a request larger than this is refused unread
 FIELD_LENGTH = 2_000  # characters of a purpose, case, project or comment
+QUERIES_AT_ONCE = 2  # sandboxes open at once, each with its memory limit; others wait
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Service:
         self._policy: policy.Policy | None = None
         self._policy_stamp: tuple | None = None
         self._lock = threading.Lock()
+        self._slots = threading.Semaphore(QUERIES_AT_ONCE)
         self._access = table_access(settings.manifest, settings.feeds)
 
     # --- policy, reloaded when its file changes; every change audited ---------------------
@@ -97,6 +100,8 @@ class Service:
         token = header[7:] if header.lower().startswith("bearer ") else None
         if not tokens.verify(self.settings.tokens, user, token):
             raise Refusal(401, "unknown user or wrong token")
+        if user not in self.policy().users:  # a token outlives its user's removal
+            raise Refusal(401, f"{user} is no longer a user of the access policy")
         return user
 
     @staticmethod
@@ -143,6 +148,16 @@ class Service:
             raise Refusal(403, reason) from None
         return statement
 
+    @contextlib.contextmanager
+    def slot(self):
+        """One of the queries that may run at once (each may take its memory limit)."""
+        if not self._slots.acquire(timeout=self.settings.limits.seconds):
+            raise Refusal(503, "the service is busy with other queries: try again")
+        try:
+            yield
+        finally:
+            self._slots.release()
+
     def governed(self, action: str, user: str, body: dict, work) -> dict:
         """Grant, sandbox and statement, then `work(grant, box, statement)`, which gives the
         answer and what the trail adds to the entry. A refusal at any step is audited, then
@@ -152,18 +167,19 @@ class Service:
             entry = _entry(action, user, self.fields(body))
             grant = self.grant(user, body)
             entry |= {"organisation": grant.organisation.name, "tier": grant.tier}
-            box = self.sandbox(grant)
-            try:
-                statement = self.statement(box, str(body.get("sql") or ""))
-                entry["tables"] = list(statement.tables)
+            with self.slot():
+                box = self.sandbox(grant)
                 try:
-                    answer, outcome = work(grant, box, statement)
-                except airlock.Refused as e:
-                    raise Refusal(403, str(e)) from None
-                except (duckdb.Error, TimeoutError) as e:
-                    raise Refusal(400, _error(e)) from None
-            finally:
-                box.close()
+                    statement = self.statement(box, str(body.get("sql") or ""))
+                    entry["tables"] = list(statement.tables)
+                    try:
+                        answer, outcome = work(grant, box, statement)
+                    except airlock.Refused as e:
+                        raise Refusal(403, str(e)) from None
+                    except (duckdb.Error, TimeoutError) as e:
+                        raise Refusal(400, _error(e)) from None
+                finally:
+                    box.close()
         except Refusal as e:
             self.settings.trail.append(entry | {"outcome": "refused", "reason": e.reason})
             raise
@@ -229,7 +245,8 @@ class Service:
         return done
 
     def export_fetch(self, user: str, export_id: str) -> tuple[bytes, str]:
-        entry = {"action": "export_fetch", "user": user, "export": export_id[:40]}
+        entry = {"action": "export_fetch", "user": user, "export": export_id[:40],
+                 "organisation": self.policy().users[user].organisation}  # fmt: skip
         try:
             data, name = airlock.fetch(self.settings.exports, export_id, user)
         except airlock.Refused as e:

@@ -24,12 +24,19 @@ DIALECT = "duckdb"
 # Scalar functions that read the machine, the storage beneath the views or the hub's own keyed
 # functions, rather than the rows the grant shows (the sandbox refuses the machine's too):
 # `stats()` reads a column's storage statistics, which a view's row filter does not narrow.
+# `setseed()` makes random() repeatable; json_serialize_plan and its kin plan or run SQL given
+# as a string, which no parser of the statement sees (the sandbox holds nothing beyond the
+# grant for them to reach, but they have no use here).
 REFUSED_FUNCTIONS = {
     "getenv", "current_setting", "current_query", "read_text", "read_blob", "current_user",
-    "stats", "pg_get_viewdef", "pg_get_expr", "pseudonym", "project_pseudonym",
+    "stats", "pg_get_viewdef", "pg_get_expr", "pseudonym", "project_pseudonym", "setseed",
 }  # fmt: skip
-REFUSED_PREFIXES = ("duckdb_", "pg_", "has_", "sql_")
+REFUSED_PREFIXES = ("duckdb_", "pg_", "has_", "sql_", "json_serialize", "json_deserialize",
+                    "json_execute")  # fmt: skip
 MAX_LENGTH = 100_000  # characters of one statement
+# DuckDB plans a statement before it can be interrupted, and inlined CTEs that refer to each
+# other twice grow its plan exponentially: statements are kept small enough to plan quickly.
+MAX_TABLES, MAX_CTES = 32, 16
 PSEUDONYMS = {"person_key", "event_key"}  # Level 2's keys: one person or event each
 AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "mean", exp.Median: "median"}
 
@@ -70,7 +77,13 @@ def parse(text: str, tier: str, tables: set[str]) -> Statement:
         )
     if tree.find(exp.Into):
         raise Refused("SELECT ... INTO writes a table: only reading is allowed")
-    read = {_table(table, tier, tables, cte) for table, cte in _placed(tree)}
+    placed = _placed(tree)
+    ctes = list(tree.find_all(exp.CTE))
+    if len(placed) > MAX_TABLES or len(ctes) > MAX_CTES:
+        raise Refused(f"a statement names at most {MAX_TABLES} tables and {MAX_CTES} CTEs")
+    if any(c.args.get("materialized") is False for c in ctes):
+        raise Refused("NOT MATERIALIZED is not allowed: it can make a plan too big to make")
+    read = {_table(table, tier, tables, cte) for table, cte in placed}
     for call in tree.find_all(exp.Func):
         name = (call.name if isinstance(call, exp.Anonymous) else call.sql_name()).lower()
         if name in REFUSED_FUNCTIONS or name.startswith(REFUSED_PREFIXES):
@@ -160,7 +173,8 @@ def check_person_column(statement: Statement, schema: dict) -> None:
 
 
 def _on_person_id(join: exp.Join) -> bool:
-    """Whether a join is USING (person_id) or ON an equality of two tables' person_id."""
+    """Whether a join is USING (person_id) or ON an equality of the joined table's person_id
+    with another table's."""
     using = join.args.get("using") or []
     if using:
         return [u.name.lower() for u in using] == ["person_id"]
@@ -168,13 +182,18 @@ def _on_person_id(join: exp.Join) -> bool:
     if condition is None:
         return False
     equalities = condition.flatten() if isinstance(condition, exp.And) else [condition]
-    return any(
-        isinstance(e, exp.EQ)
-        and all(isinstance(side, exp.Column) and side.name.lower() == "person_id"
-                for side in (e.left, e.right))
-        and e.left.table and e.right.table and e.left.table != e.right.table
-        for e in equalities
-    )  # fmt: skip
+    return any(_joins_person(e, join.this.alias_or_name) for e in equalities)
+
+
+def _joins_person(condition: exp.Expression, joined: str) -> bool:
+    """`joined.person_id = other.person_id`, either way round."""
+    if not isinstance(condition, exp.EQ):
+        return False
+    sides = (condition.left, condition.right)
+    if not all(isinstance(s, exp.Column) and s.name.lower() == "person_id" for s in sides):
+        return False
+    tables = {s.table for s in sides}
+    return joined in tables and len(tables) == 2 and "" not in tables
 
 
 def _columns(schema: dict, table: str) -> dict:
