@@ -28,7 +28,8 @@ from dagster_project.access.statements import Refused as StatementRefused
 from dagster_project.access.statements import Statement, aggregate
 
 FORMATS = ("csv", "parquet")
-EXPORT_ROWS = 1_000_000  # rows an export may group: the checks are Python, past DuckDB's limit
+# What an export may group: the checks run in Python, beyond DuckDB's time limit.
+EXPORT_ROWS, EXPORT_GROUPS = 1_000_000, 20_000
 _LOCK = threading.Lock()  # one review at a time, so two checkers cannot both decide
 
 
@@ -69,15 +70,19 @@ def request(
         )
     if fmt not in FORMATS:
         raise Refused(f"format {fmt!r}: one of {', '.join(FORMATS)}")
+    columns = {c.lower() for t in statement.tables for c in box.schema[box.tier][t.split(".")[1]]}
     try:
-        plan = aggregate(statement)
+        plan = aggregate(statement, columns)
     except StatementRefused as e:
         raise Refused(f"the airlock takes aggregates only: {e}") from None
     rows, more = box.run(plan.rows_sql, Limits(limits.seconds, limits.memory, EXPORT_ROWS))
     if more:
         raise Refused(f"an export groups at most {EXPORT_ROWS:,} rows: narrow it with WHERE")
+    rows = rows.to_pandas()
+    if plan.by and rows.groupby(list(plan.by), dropna=False).ngroups > EXPORT_GROUPS:
+        raise Refused(f"an export has at most {EXPORT_GROUPS:,} groups: group more broadly")
     measures = [output_checks.Measure(*m) for m in plan.measures]
-    checked = output_checks.check(rows.to_pandas(), list(plan.by), measures)
+    checked = output_checks.check(rows, list(plan.by), measures)
     export_id = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S") + secrets.token_hex(3)
     folder = exports / export_id
     folder.mkdir(parents=True, mode=0o700)

@@ -155,8 +155,9 @@ def check_person_column(statement: Statement, schema: dict) -> None:
     if sum(1 for s in tree.find_all(exp.Select)) > 1:
         raise Refused(reason.format("one SELECT, with no subquery"))
     for join in tree.args.get("joins") or []:
-        if not _on_person_id(join):
-            raise Refused(reason.format("tables of people are joined on person_id"))
+        # An outer join's unmatched rows come back without a person_id the trail could name.
+        if join.side or join.kind not in ("", "INNER") or not _on_person_id(join):
+            raise Refused(reason.format("tables of people are inner-joined on person_id"))
     try:
         node = lineage("person_id", tree, schema=schema, dialect=DIALECT)
     except Exception:  # sqlglot raises several kinds for a column it cannot trace
@@ -192,8 +193,8 @@ def _joins_person(condition: exp.Expression, joined: str) -> bool:
     sides = (condition.left, condition.right)
     if not all(isinstance(s, exp.Column) and s.name.lower() == "person_id" for s in sides):
         return False
-    tables = {s.table for s in sides}
-    return joined in tables and len(tables) == 2 and "" not in tables
+    tables = {s.table.lower() for s in sides}  # DuckDB's names ignore case
+    return joined.lower() in tables and len(tables) == 2 and "" not in tables
 
 
 def _columns(schema: dict, table: str) -> dict:
@@ -222,19 +223,36 @@ class Aggregate:
     measures: tuple[tuple[str, str, str | None], ...]  # (output name, function, rows column)
 
 
-def aggregate(statement: Statement) -> Aggregate:
-    """Refuse any export that is not one grouping of rows into counts, sums, means or medians:
-    record-level rows never leave, and the checker needs each cell's contributions."""
-    tree = statement.tree
+def aggregate(statement: Statement, columns: set[str]) -> Aggregate:
+    """Refuse any export that is not one grouping of one table's rows, by some of its columns,
+    into counts, sums, means or medians of its columns: record-level rows never leave, and the
+    checker needs each cell's contributions. `columns` are the table's. Only columns as
+    stored, anywhere in the statement: an attacker hid counts in expressions (`sum(100 + x)`),
+    in select-list aliases (`0.5 as c, sum(c)`) and in set-returning keys (`unnest([1, 1])`
+    copied each record eight times past the threshold)."""
+    tree = statement.tree.copy()
     if not isinstance(tree, exp.Select):
         raise Refused("an export is one SELECT ... GROUP BY (no UNION)")
+    tree.set("order", None)  # the checked table has an order of its own
     if tree.find(exp.CTE, exp.Subquery) or sum(1 for _ in tree.find_all(exp.Select)) > 1:
         raise Refused("an export's statement has no subqueries or CTEs: each is a table unchecked")
-    if tree.args.get("joins"):
+    source = tree.args.get("from_") or tree.args.get("from")
+    if tree.args.get("joins") or len(statement.tables) != 1 or source is None:
         raise Refused("an export groups the rows of one table: a join can count a record twice")
+    alias = source.this.args.get("alias")
+    if alias is not None and alias.columns:
+        raise Refused("an export names the table's columns as they are (no t(a, b) aliases)")
+    if tree.find(exp.Unnest, exp.UDTF, exp.Explode):
+        raise Refused("an export has no set-returning functions: each copies records")
     for column in tree.find_all(exp.Column):
-        if column.name.lower() in PSEUDONYMS:
+        name = column.name.lower()
+        if name in PSEUDONYMS:
             raise Refused(f"an export does not use {column.name}: a key is one record")
+        if name not in columns:
+            raise Refused(
+                f"{column.name!r} is not a column of {statement.tables[0]}: an export uses "
+                "the table's columns as they are, not expressions or aliases"
+            )
     for clause in ("having", "qualify", "distinct"):
         if tree.args.get(clause):
             raise Refused(f"an export's statement has no {clause.upper()}")
@@ -246,10 +264,9 @@ def aggregate(statement: Statement) -> Aggregate:
     by, measures, inner = [], [], []
     for i, projection in enumerate(tree.expressions):
         body = projection.this if isinstance(projection, exp.Alias) else projection
-        named = isinstance(projection, exp.Alias) or isinstance(body, exp.Column)
-        name = projection.alias_or_name if named else body.sql(dialect=DIALECT)
-        found = list(body.find_all(exp.AggFunc))
-        if not found:
+        name = projection.alias_or_name if isinstance(body, exp.Column) else None
+        name = name or projection.alias or body.sql(dialect=DIALECT)
+        if isinstance(body, exp.Column):
             if not every and not any(_groups(k, body, name, i) for k in keys):
                 raise Refused(
                     f"output column {name!r} is neither grouped by nor an aggregate: "
@@ -258,10 +275,11 @@ def aggregate(statement: Statement) -> Aggregate:
             by.append(name)
             inner.append(exp.alias_(body.copy(), name, quoted=True))
             continue
-        if body is not found[0] or len(found) != 1 or type(body) not in AGGREGATES:
+        if type(body) not in AGGREGATES:
             raise Refused(
-                f"output column {name!r} must be one count, sum, avg or median "
-                "(min, max and arithmetic on aggregates publish single records)"
+                f"output column {name!r} must be a column grouped by, or one count, sum, avg or "
+                "median of a column: record-level rows do not leave through the airlock, and "
+                "min, max and arithmetic on aggregates publish records"
             )
         function = AGGREGATES[type(body)]
         argument = body.this
@@ -280,9 +298,12 @@ def aggregate(statement: Statement) -> Aggregate:
         column = f"_m{len(measures)}"
         measures.append((name, function, column))
         inner.append(exp.alias_(argument.copy(), column, quoted=True))
+    for key in keys:
+        if not isinstance(key, exp.Column | exp.Literal):
+            raise Refused("an export groups by columns as they are (or their positions)")
     if not measures:
         raise Refused("an export computes at least one count, sum, avg or median")
-    rows = tree.copy()
+    rows = tree
     rows.set("expressions", inner or [exp.Literal.number(1)])
     for clause in ("group", "order", "limit", "offset"):
         rows.set(clause, None)
