@@ -273,6 +273,18 @@ def test_level3_results_name_whose_data_was_seen_in_the_audit_trail(served, tmp_
     _refused(lambda: practitioner.query("select forename from person_single_view", **L3),
              "returns their person_id unchanged")  # fmt: skip
     person = found["person_id"][0]
+    # Found by an attacker: results whose person_id the trail could not read, or misread, and
+    # a "case" that was the whole population.
+    for sql in (
+        f'select person_id as "PERSON_ID", forename from person_single_view '
+        f"where person_id = '{person}'",
+        f"select *, null as person_id from person_single_view where person_id = '{person}'",
+        f"select person_id, forename, 'nobody' as person_id from person_single_view "
+        f"where person_id = '{person}'",
+    ):
+        _refused(lambda q=sql: practitioner.query(q, **L3), "person_id")
+    _refused(lambda: practitioner.query("select person_id, surname from person_single_view",
+                                        **L3), "a case looks up its people")  # fmt: skip
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HUB_DATA_DIR", str(served.root))
         shown = call_hub("audit", "show", "--person", person)

@@ -161,7 +161,8 @@ def test_a_sum_of_whole_numbers_is_published_like_a_count():
     for column in (rows["v"], rows["v"].astype(float)):
         checked = check(rows.assign(v=column), ["ward"], [Measure("total", "sum", "v")])
         assert checked.table["total"].dtype == "Int64"
-        assert checked.table["total"].tolist() == [35, pd.NA, 10, 1000]
+        # in steps of 5 of the largest contribution: 36 by 40s, 8 by 5s, 1000 by 625s
+        assert checked.table["total"].tolist() == [40, pd.NA, 10, 1250]
         assert checked.reasons["total"].tolist() == ["ok", "threshold", "ok", "ok"]
         assert checked.suppressed == {"threshold": 1} and checked.rounded == 3
 
@@ -179,9 +180,10 @@ def test_the_indicator_hidden_in_a_sum_is_no_more_exact_than_its_count():
     assert checked.table["total"].dtype == "Int64"
     for ward, (n, k) in knives.items():
         total, _ = cell(checked, ward, "total")
-        assert total % 5 == 0 and abs(total - (100 * n + k)) <= 2  # rounded to the nearest 5
+        # rounded in steps of 5 x 101, the largest contribution
+        assert total % 505 == 0 and abs(total - (100 * n + k)) <= 505 / 2
         assert total - 100 * n != k  # the small count no longer falls out
-    assert checked.table["total"].tolist() == [2005, 1300, 805, 3010]
+    assert checked.table["total"].tolist() == [2020, 1515, 1010, 3030]
 
     # and the indicator summed alone is suppressed from 1 to 7, as its count would be; ("b",
     # with one knife, is dominated by its single 1)
@@ -197,6 +199,18 @@ def test_a_sum_of_fractions_is_published_unrounded():
     assert cell(checked, "a", "total") == (12.25, "ok")
     assert checked.rounded == 0
     assert checked.summary() == "1 cell: none suppressed, no counts rounded."
+
+
+def test_a_sum_of_one_repeated_value_does_not_give_back_its_count():
+    """Found by an attacker: eight records of hour 20 sum to 160, which rounded to 5 and
+    divided by 20 gave back the exact 8; two such exports differing by a WHERE gave exact
+    small counts."""
+    rows = pd.DataFrame({"hour": [20] * 8 + [6] * 51 + [7] * 103}).assign(ward=lambda r: r.hour)
+    checked = check(rows, ["ward"], [Measure("total", "sum", "hour"), COUNT])
+    for hour, records in ((20, 8), (6, 51), (7, 103)):
+        total, _ = cell(checked, hour, "total")
+        assert total % (5 * hour) == 0  # in steps of five records' worth
+        assert round(total / hour) != records or records % 5 == 0
 
 
 # --- the table -----------------------------------------------------------------------------

@@ -10,7 +10,8 @@ applies it to its outputs:
   alone would be one record;
 - a count (of rows, or of distinct values such as people) from 1 to 7 is suppressed (NULL); every
   other count is rounded to the nearest 5; a 0 is shown as 0; so is a sum of whole numbers,
-  which is a count of something (exclusions, arrests);
+  which is a count of something (exclusions, arrests), but rounded in steps of 5 of its
+  largest contribution, so that dividing by that value does not give back the exact count;
 - a sum, mean or median is suppressed when fewer than 8 records contribute to it (`threshold`),
   or when a few records dominate it: the largest 2 make up 90 % of the total or more (`dominance
   (n-k)`), or the total less the largest two is under 10 % of the largest (`dominance (p-ratio)`).
@@ -255,7 +256,10 @@ def _measure(
             total = total.reindex(everyone).where(reason == OK)
             small = total.between(1, THRESHOLD - 1)
             reason = reason.mask(small, "threshold")
-            total = _rounded(total.mask(small))
+            # Rounded in steps of 5 of its largest contribution, not of 5: eight records of
+            # 20 sum to 160, and 160 rounded to 5 over 20 gave an attacker the exact 8.
+            largest = frame["value"].abs().groupby(frame["group"]).max().reindex(everyone)
+            total = _rounded(total.mask(small), largest.clip(lower=1))
             if measure.function == "sum":
                 published = total.astype("Int64")
             else:
@@ -274,8 +278,10 @@ def _measure(
     return published.rename(measure.name), reason.rename(measure.name)
 
 
-def _rounded(values: pd.Series) -> pd.Series:
-    return (values / ROUND_BASE).round() * ROUND_BASE
+def _rounded(values: pd.Series, unit: pd.Series | float = 1) -> pd.Series:
+    """`values` to the nearest multiple of ROUND_BASE units."""
+    step = unit * ROUND_BASE
+    return (values / step).round() * step
 
 
 def _acro_statistic(frame: pd.DataFrame, function: str) -> tuple[pd.Series, pd.Series]:

@@ -36,6 +36,7 @@ BODY_BYTES = 1_000_000  # a request larger than this is refused unread
 FIELD_LENGTH = 2_000  # characters of a purpose, case, project or comment
 QUERIES_AT_ONCE = 2  # sandboxes open at once, each with its memory limit; others wait
 TOKEN_MEMORY_SECONDS = 300  # how long a checked token is remembered
+CASE_PEOPLE = 50  # people one Level 3 result may be about: a case, not the population
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Service:
         self._policy_stamp: tuple | None = None
         self._lock = threading.Lock()
         self._slots = threading.Semaphore(QUERIES_AT_ONCE)
+        self._export = threading.Lock()
         self._tokens_stamp, self._remembered = None, {}
         self._access = table_access(settings.manifest, settings.feeds)
 
@@ -171,14 +173,16 @@ class Service:
         return statement
 
     @contextlib.contextmanager
-    def slot(self):
-        """One of the queries that may run at once (each may take its memory limit)."""
-        if not self._slots.acquire(timeout=self.settings.limits.seconds):
-            raise Refusal(503, "the service is busy with other queries: try again")
-        try:
+    def slot(self, export: bool):
+        """One of the queries that may run at once (each may take its memory limit); an export
+        waits for the one export slot first, so a slot is always left for queries."""
+        wait = self.settings.limits.seconds
+        with contextlib.ExitStack() as held:
+            for lock in (self._export, self._slots) if export else (self._slots,):
+                if not lock.acquire(timeout=wait):
+                    raise Refusal(503, "the service is busy with other requests: try again")
+                held.callback(lock.release)
             yield
-        finally:
-            self._slots.release()
 
     def governed(self, action: str, user: str, body: dict, work) -> dict:
         """Grant, sandbox and statement, then `work(grant, box, statement)`, which gives the
@@ -189,13 +193,15 @@ class Service:
             entry = _entry(action, user, self.fields(body))
             grant = self.grant(user, body)
             entry |= {"organisation": grant.organisation.name, "tier": grant.tier}
-            with self.slot():
+            with self.slot(export=action == "export_request"):
                 box = self.sandbox(grant)
                 try:
                     statement = self.statement(box, str(body.get("sql") or ""))
                     entry["tables"] = list(statement.tables)
                     try:
                         answer, outcome = work(grant, box, statement)
+                    except Refusal:
+                        raise
                     except airlock.Refused as e:
                         raise Refusal(403, str(e)) from None
                     except (duckdb.Error, TimeoutError) as e:
@@ -216,8 +222,8 @@ class Service:
             table, truncated = box.run(statement.sql, self.settings.limits)
             rows = table.to_pylist()
             outcome = {"rows": len(rows), "outcome": "returned"}
-            if grant.tier == "level3" and "person_id" in table.column_names:
-                outcome["person_ids"] = sorted({r["person_id"] for r in rows if r["person_id"]})
+            if grant.tier == "level3" and statements.about_people(statement, box.schema):
+                outcome["person_ids"] = _people(table)
             answer = {
                 "tier": grant.tier,
                 "tables": list(statement.tables),
@@ -295,6 +301,25 @@ def _entry(action: str, user: str, body: dict) -> dict:
         "project": body.get("project"),
         "statement": body.get("sql"),
     }
+
+
+def _people(table) -> list[str]:
+    """The people a Level 3 result is about, for the audit trail: its one column `person_id`
+    (so spelt: an attacker's `"PERSON_ID"` and a second `person_id` hid whose data it was), on
+    every row, and few enough for a case."""
+    named = [i for i, c in enumerate(table.column_names) if c.lower() == "person_id"]
+    if len(named) != 1 or table.column_names[named[0]] != "person_id":
+        raise Refusal(403, "a Level 3 result about people has one column named person_id")
+    values = table.column(named[0]).to_pylist()
+    if None in values:
+        raise Refusal(403, "every row of a Level 3 result about people has its person_id")
+    people = sorted(set(values))
+    if len(people) > CASE_PEOPLE:
+        raise Refusal(
+            403, f"a case looks up its people: this result is about {len(people):,} "
+            f"(at most {CASE_PEOPLE}); narrow it",
+        )  # fmt: skip
+    return people
 
 
 def _plain(value):

@@ -37,6 +37,7 @@ MAX_LENGTH = 100_000  # characters of one statement
 # DuckDB plans a statement before it can be interrupted, and inlined CTEs that refer to each
 # other twice grow its plan exponentially: statements are kept small enough to plan quickly.
 MAX_TABLES, MAX_CTES = 32, 16
+MAX_MEASURES = 4  # aggregates in one export: each is checked in Python, a median slowly
 PSEUDONYMS = {"person_key", "event_key"}  # Level 2's keys: one person or event each
 AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "mean", exp.Median: "median"}
 
@@ -140,8 +141,7 @@ def check_person_column(statement: Statement, schema: dict) -> None:
     data each request returned (a subject access request reads it): one SELECT, without
     subqueries, CTEs, aggregates or window functions, its tables of people joined on
     person_id. `schema` is {tier: {table: {column: type}}}."""
-    people = [t for t in statement.tables if "person_id" in _columns(schema, t)]
-    if not people:
+    if not about_people(statement, schema):
         return
     reason = (
         "a Level 3 statement about people is a lookup that returns their person_id "
@@ -171,6 +171,11 @@ def check_person_column(statement: Statement, schema: dict) -> None:
                 raise Refused(reason.format("person_id is returned unchanged"))
         elif not step.name.endswith(".person_id"):
             raise Refused(reason.format("the person_id column is a table's person_id"))
+
+
+def about_people(statement: Statement, schema: dict) -> bool:
+    """Whether the statement reads a table of people (one with a person_id)."""
+    return any("person_id" in _columns(schema, t) for t in statement.tables)
 
 
 def _on_person_id(join: exp.Join) -> bool:
@@ -261,7 +266,7 @@ def aggregate(statement: Statement, columns: set[str]) -> Aggregate:
     group = tree.args.get("group")
     keys = group.expressions if group else []
     every = bool(group and group.args.get("all"))  # GROUP BY ALL: every column not aggregated
-    by, measures, inner = [], [], []
+    by, measures, inner, shown = [], [], [], set()
     for i, projection in enumerate(tree.expressions):
         body = projection.this if isinstance(projection, exp.Alias) else projection
         name = projection.alias_or_name if isinstance(body, exp.Column) else None
@@ -273,6 +278,7 @@ def aggregate(statement: Statement, columns: set[str]) -> Aggregate:
                     "record-level rows do not leave through the airlock"
                 )
             by.append(name)
+            shown.add(body.name.lower())
             inner.append(exp.alias_(body.copy(), name, quoted=True))
             continue
         if type(body) not in AGGREGATES:
@@ -301,6 +307,11 @@ def aggregate(statement: Statement, columns: set[str]) -> Aggregate:
     for key in keys:
         if not isinstance(key, exp.Column | exp.Literal):
             raise Refused("an export groups by columns as they are (or their positions)")
+        if isinstance(key, exp.Column) and key.name.lower() not in shown:
+            # The table checked would be grouped otherwise than the statement says.
+            raise Refused(f"an export shows every column it groups by ({key.name} is not shown)")
+    if len(measures) > MAX_MEASURES:
+        raise Refused(f"an export computes at most {MAX_MEASURES} aggregates")
     if not measures:
         raise Refused("an export computes at least one count, sum, avg or median")
     rows = tree
