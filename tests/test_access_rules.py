@@ -301,8 +301,10 @@ def test_an_export_is_taken_apart_into_its_rows_and_its_aggregates():
         ("select k, count(*) from person_factors t(k) group by 1", "no t\\(a, b\\) aliases"),
         ("select upper(district) as d, count(*) from events group by 1", "must be a column"),
         ("select district, count(*) from events group by upper(district)", "neither grouped by"),
-        ("select district, count(*) from events group by district, ward_name",
-         "shows every column it groups by"),
+        (
+            "select district, count(*) from events group by district, ward_name",
+            "shows every column it groups by",
+        ),
     ],
 )
 def test_an_export_that_is_not_one_aggregate_is_refused(sql, reason):
