@@ -57,6 +57,10 @@ def _ask(p, user, purpose, case=None, project=None, today=TODAY) -> policy.Grant
          "'marac' is not a level2 purpose"),
         (lambda d: d.update(withheld={"level1": ["asb"]}), "withheld.level1"),
         (lambda d: d.update(extra=1), "the file: unknown field extra"),
+        (lambda d: d["users"]["partner"].update(tier="level3"), "a partner reaches level1"),
+        (lambda d: d["users"].update({"../x": d["users"]["partner"]}), "it names files"),
+        (lambda d: d["organisations"]["police"]["sees"].update(level1=["asb"]),
+         "sees.level1: Level 1 is published to every partner whole"),
     ],
 )  # fmt: skip
 def test_a_mistake_in_the_policy_is_refused_naming_the_file_and_field(tmp_path, change, message):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -23,6 +22,7 @@ import pandas as pd
 
 from dagster_project.access import output_checks, outputs
 from dagster_project.access.policy import Grant, User
+from dagster_project.access.private import write_private
 from dagster_project.access.sandbox import Limits, Sandbox
 from dagster_project.access.statements import Refused as StatementRefused
 from dagster_project.access.statements import Statement, aggregate
@@ -47,11 +47,7 @@ def _folder(exports: Path, export_id: str) -> Path:
 
 
 def _save(folder: Path, record: dict) -> None:
-    temporary = folder / ".request.json"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f, indent=1)
-    os.replace(temporary, folder / "request.json")
+    write_private(folder / "request.json", json.dumps(record, indent=1))
 
 
 def _load(folder: Path) -> dict:
@@ -103,6 +99,11 @@ def request(
     }
     _save(folder, record)
     return record | {"preview": _preview(checked.table)}
+
+
+def preview(exports: Path, export_id: str) -> dict:
+    """An export's checked table, its first 50 rows: what its checker reviews."""
+    return _preview(pd.read_parquet(_folder(exports, export_id) / "checked.parquet"))
 
 
 def _preview(table: pd.DataFrame) -> dict:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from dagster_project.access.private import write_private
 from dagster_project.config import paths, service_url
 
 
@@ -52,6 +53,8 @@ def _stop(pid_file: Path) -> int:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         pid_file.unlink(missing_ok=True)
+        print(f"The query service (pid {pid}) had already stopped.")
+        return 0
     print(f"Stopped the query service (pid {pid}).")
     return 0
 
@@ -113,12 +116,17 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
+NEEDS = {"request": ("sql",), "review": ("id",), "show": ("id",), "get": ("id", "out")}
+
+
 @_refusals
 def _export(args: argparse.Namespace) -> int:
+    missing = [f"--{n}" if n != "id" else "the export's id" for n in NEEDS.get(args.action, ())
+               if not getattr(args, n)]  # fmt: skip
+    if missing:
+        raise ValueError(f"export {args.action} needs {' and '.join(missing)}")
     client = _client(args.user)
     if args.action == "request":
-        if not args.sql:
-            raise SystemExit("hub export request: give the statement")
         done = client.export_request(args.sql, purpose=args.purpose, project=args.project,
                                      fmt=args.format)  # fmt: skip
         print(f"Export {done['id']} is waiting for a checker: {done['checks']}")
@@ -135,15 +143,17 @@ def _export(args: argparse.Namespace) -> int:
         return 0
     if args.action == "get":
         data = client.export_file(args.id)
-        out = Path(args.out)
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        print(f"Wrote {out} ({len(data):,} bytes)")
+        write_private(Path(args.out), data)
+        print(f"Wrote {args.out} ({len(data):,} bytes)")
         return 0
-    for e in client.exports():
+    for e in client.exports(args.id if args.action == "show" else None):
         print(f"{e['id']}  {e['status']:9} {e['user']:12} {e.get('project') or '':16} "
-              f"{e['checks']}")  # fmt: skip
+              f"{e['checks']}\n  {e['statement']}")  # fmt: skip
+        if args.action == "show":
+            import pandas as pd
+
+            table = pd.DataFrame(e["preview"]["rows"], columns=e["preview"]["columns"])
+            print(table.to_string(index=False))
     return 0
 
 
@@ -240,8 +250,8 @@ def add_parsers(sub) -> None:
     q.set_defaults(func=_query)
 
     e = sub.add_parser("export", help="take a result out through the airlock")
-    e.add_argument("action", choices=["request", "review", "list", "get"])
-    e.add_argument("id", nargs="?", help="the export (review, get)")
+    e.add_argument("action", choices=["request", "list", "show", "review", "get"])
+    e.add_argument("id", nargs="?", help="the export (show, review, get)")
     e.add_argument("--user", required=True)
     e.add_argument("--purpose")
     e.add_argument("--project")

@@ -84,8 +84,10 @@ class Client:
         body = {"decision": decision, "comment": comment}
         return self._call("POST", f"/exports/{export_id}/review", body).json()
 
-    def exports(self) -> list[dict]:
-        return self._call("GET", "/exports").json()
+    def exports(self, export_id: str | None = None) -> list[dict]:
+        """The exports this user may see (a checker: all), with each checked table's first
+        rows; or only `export_id`."""
+        return self._call("GET", "/exports" + (f"/{export_id}" if export_id else "")).json()
 
     def export_file(self, export_id: str) -> bytes:
         return self._call("GET", f"/exports/{export_id}/file").content

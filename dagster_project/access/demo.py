@@ -3,10 +3,11 @@ A partnership writes its own (docs/access.md) and keeps it outside git (HUB_POLI
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import yaml
+
+from dagster_project.access.private import write_private
 
 USERS = {
     "partner": ("fire", "partner", "level1"),
@@ -16,6 +17,7 @@ USERS = {
     "admin": ("hub", "admin", "level1"),
 }
 PROJECT = "violence-2024"
+HEADER = "# The demo's access policy (docs/access.md); written by `hub access demo`.\n"
 
 
 def policy(ends: str) -> dict:
@@ -54,9 +56,8 @@ def policy(ends: str) -> dict:
 
 
 def write(path: Path, ends: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("# The demo's access policy (docs/access.md); written by `hub access demo`.\n")
-        yaml.safe_dump(policy(ends), f, sort_keys=False)
-    return path
+    """The demo policy at `path`; never over a policy it did not write itself."""
+    if path.exists() and not path.read_text().startswith(HEADER):
+        raise FileExistsError(f"{path} holds a policy `hub access demo` did not write: kept")
+    text = HEADER + yaml.safe_dump(policy(ends), sort_keys=False)
+    return write_private(path, text)

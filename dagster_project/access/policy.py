@@ -9,6 +9,7 @@ says why; it is pure, so every rule has a unit test.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,11 @@ from pathlib import Path
 import yaml
 
 TIERS = ("level1", "level2", "level3")
-ROLES = ("partner", "analyst", "practitioner", "checker", "admin")
+# Each role and the highest tier it can hold: a checker may be given Level 2, to see the
+# exports it reviews in their context; an admin (the data protection officer) Level 1.
+ROLES = {"partner": "level1", "analyst": "level2", "practitioner": "level3",
+         "checker": "level2", "admin": "level1"}  # fmt: skip
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # users and projects: file names too
 ALL = "all"
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$")
 
@@ -150,8 +155,6 @@ def authorise(policy: Policy, request: Request, today: dt.date) -> Grant:
 
 def load(path: Path, feeds: set[str]) -> Policy:
     """The policy at `path`, checked against itself and the hub's feeds."""
-    import hashlib
-
     if not path.exists():
         raise PolicyError(
             f"{path}: no access policy (HUB_POLICY names it; `hub access demo` writes a demo "
@@ -189,6 +192,10 @@ class _Checker:
         if unknown:
             self.fail(where, f"unknown field {', '.join(sorted(unknown))}")
         return entry
+
+    def named(self, name, where: str) -> None:
+        if not isinstance(name, str) or not NAME.match(name):
+            self.fail(where, "a name is 1 to 64 letters, digits and _ . - (it names files)")
 
     def one_of(self, value, allowed, where: str) -> str:
         if value not in allowed:
@@ -233,28 +240,31 @@ class _Checker:
             where = f"organisations.{name}"
             entry = self.fields(entry, where, {"name", "signed_isa"}, {"sees"})
             signed = entry["signed_isa"]
+            sees = self.tiers(entry.get("sees"), f"{where}.sees", self.feed_set)
+            if sees["level1"]:
+                self.fail(f"{where}.sees.level1", "Level 1 is published to every partner whole")
             orgs[name] = Organisation(
                 name,
                 entry["name"],
                 None if signed is None else self.date(signed, f"{where}.signed_isa"),
-                self.tiers(entry.get("sees"), f"{where}.sees", self.feed_set)
-                | {"level1": frozenset(self.feeds)},
+                sees | {"level1": frozenset(self.feeds)},
             )
         users = {}
         for name, entry in self.mapping(data["users"], "users").items():
             where = f"users.{name}"
+            self.named(name, where)
             entry = self.fields(entry, where, {"organisation", "role", "tier"})
             self.one_of(entry["organisation"], list(orgs), f"{where}.organisation")
-            users[name] = User(
-                name,
-                entry["organisation"],
-                self.one_of(entry["role"], ROLES, f"{where}.role"),
-                self.one_of(entry["tier"], TIERS, f"{where}.tier"),
-            )
+            role = self.one_of(entry["role"], list(ROLES), f"{where}.role")
+            tier = self.one_of(entry["tier"], TIERS, f"{where}.tier")
+            if TIERS.index(tier) > TIERS.index(ROLES[role]):
+                self.fail(f"{where}.tier", f"a {role} reaches {ROLES[role]} at most")
+            users[name] = User(name, entry["organisation"], role, tier)
         purposes = self.tiers(data["purposes"], "purposes", self.names)
         projects = {}
         for name, entry in self.mapping(data.get("projects") or {}, "projects").items():
             where = f"projects.{name}"
+            self.named(name, where)
             entry = self.fields(entry, where, {"purpose", "tier", "users", "feeds", "ends"})
             tier = self.one_of(entry["tier"], TIERS[:2], f"{where}.tier")
             if entry["purpose"] not in purposes[tier]:

@@ -14,6 +14,7 @@ allows every feed it derives from (its dbt lineage; the spines link every feed),
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -25,11 +26,11 @@ import duckdb
 import pyarrow as pa
 
 from dagster_project.access.policy import Grant, tier_label
+from dagster_project.access.statements import PSEUDONYMS  # re-keyed per project
 from dagster_project.platform import warehouse
 from dagster_project.tiers import publish
 
 SOURCE = "published"  # the attached tier file's alias, never named by a request
-KEYED = ("person_key", "event_key")  # Level 2's pseudonyms, re-keyed per project
 
 
 @dataclass(frozen=True)
@@ -94,21 +95,67 @@ def _rekey(secret: bytes):
 
 @dataclass
 class Sandbox:
+    """A request's connection: first the tier's file attached and what the grant shows of it
+    (`schema`, `hidden`); then `load` copies the tables the statement reads and detaches the
+    file, and only then does the statement run."""
+
     con: duckdb.DuckDBPyConnection
-    tier: str
+    grant: Grant
     schema: dict[str, dict[str, dict[str, str]]]  # {tier: {table: {column: type}}}
     hidden: dict[str, str]  # table -> why the grant does not show it
+    access: dict[tuple[str, str], TableAccess]
+    limits: Limits
+
+    @property
+    def tier(self) -> str:
+        return self.grant.tier
 
     @property
     def tables(self) -> set[str]:
         return set(self.schema[self.tier])
 
+    def load(self, tables: list[str], pseudonym_key: bytes) -> None:
+        """Copy the grant's rows of `tables` (as `level2.events`), re-keyed and shuffled for a
+        Level 2 project, then detach the file and seal the connection: no function that plans
+        or runs SQL of its own (json_serialize_plan ...) then reaches a row or key the grant
+        does not show."""
+        con, tier = self.con, self.tier
+        rekey = self.grant.project is not None and tier == "level2"
+        if rekey:
+            secret = project_secret(pseudonym_key, self.grant.project.name)
+            con.create_function(
+                "project_pseudonym", _rekey(secret), [duckdb.sqltype("VARCHAR")],
+                duckdb.sqltype("VARCHAR"), type="arrow", null_handling="special",
+            )  # fmt: skip
+        allowed = ", ".join(warehouse.quote(f) for f in sorted(self.grant.feeds)) or "null"
+        with _interrupted(con, self.limits.seconds):
+            for table in (t.split(".")[1] for t in tables):
+                columns = self.schema[tier][table]
+                select = ", ".join(
+                    f"project_pseudonym({_name(c)}) as {_name(c)}" if rekey and c in PSEUDONYMS
+                    else _name(c) for c in columns
+                )  # fmt: skip
+                filtered = self.access[(tier, table)].feed_columns if tier != "level1" else ()
+                where = " and ".join(f"{_name(c)} in ({allowed})" for c in filtered)
+                # Where rows carry keys, an order of their own per request: stored in the order
+                # of the release's pseudonyms, two projects' rows would pair up by position.
+                shuffled = rekey and any(c in PSEUDONYMS for c in columns)
+                con.execute(
+                    f"create table {tier}.{_name(table)} as select {select} "
+                    f"from {SOURCE}.main.{_name(table)}"
+                    + (f" where {where}" if where else "")
+                    + (" order by random()" if shuffled else "")
+                )
+        con.execute(f"detach {SOURCE}")
+        if rekey:
+            con.remove_function("project_pseudonym")
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+
     def run(self, sql: str, limits: Limits) -> tuple[pa.Table, bool]:
         """The statement's rows (at most `limits.rows`, and whether there were more),
         interrupted after `limits.seconds`."""
-        timer = threading.Timer(limits.seconds, self.con.interrupt)
-        timer.start()
-        try:
+        with _interrupted(self.con, limits.seconds):
             reader = self.con.execute(sql).fetch_record_batch(10_000)
             batches, rows = [], 0
             for batch in reader:
@@ -116,10 +163,6 @@ class Sandbox:
                 rows += batch.num_rows
                 if rows > limits.rows:
                     break
-        except duckdb.InterruptException:
-            raise TimeoutError(f"the statement ran longer than {limits.seconds:g} s") from None
-        finally:
-            timer.cancel()
         table = pa.Table.from_batches(batches, reader.schema).slice(0, limits.rows)
         return table, rows > limits.rows
 
@@ -127,30 +170,42 @@ class Sandbox:
         self.con.close()
 
 
+@contextlib.contextmanager
+def _interrupted(con: duckdb.DuckDBPyConnection, seconds: float):
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.start()
+    try:
+        yield
+    except duckdb.InterruptException:
+        raise TimeoutError(f"the statement ran longer than {seconds:g} s") from None
+    finally:
+        timer.cancel()
+
+
+def _name(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def open_sandbox(
-    grant: Grant,
-    marts: Path,
-    access: dict[tuple[str, str], TableAccess],
-    limits: Limits,
-    pseudonym_key: bytes | None = None,
+    grant: Grant, marts: Path, access: dict[tuple[str, str], TableAccess], limits: Limits
 ) -> Sandbox:
-    """The grant's tier, as the grant may see it. Level 3 opens with its key, which the
-    connection holds and the request never sees."""
+    """The grant's tier, attached, and what the grant shows of it; nothing copied yet. Level 3
+    opens with its key, which the connection holds and the request never sees."""
     tier = grant.tier
     # No spill files (temp_directory ''): a statement beyond the memory limit fails rather than
     # write the tier's rows to disk; so the connection needs no encryption of its own, and
     # reading an encrypted file needs no extension.
     con = duckdb.connect(config={**warehouse.CONFIG, "temp_directory": ""})
     try:
+        for setting in (
+            f"memory_limit = {warehouse.quote(limits.memory)}",
+            "threads = 1",
+            "enable_progress_bar = false",
+        ):
+            con.execute(f"set {setting}")
         publish.attach(con, publish.tier_file(marts, tier), tier, SOURCE)
         con.execute(f"create schema {tier}")
-        rekey = grant.project is not None and tier == "level2"
-        if rekey:
-            secret = project_secret(pseudonym_key, grant.project.name)
-            con.create_function(
-                "project_pseudonym", _rekey(secret), [duckdb.sqltype("VARCHAR")],
-                duckdb.sqltype("VARCHAR"), type="arrow", null_handling="special",
-            )  # fmt: skip
+        con.execute(f"use memory.{tier}")
         schema, hidden = {}, {}
         for (table,) in con.execute(
             "select table_name from duckdb_tables() where database_name = ? order by 1", [SOURCE]
@@ -158,47 +213,15 @@ def open_sandbox(
             columns = con.execute(
                 "select column_name, data_type from duckdb_columns() where database_name = ? "
                 "and table_name = ? order by column_index", [SOURCE, table]).fetchall()  # fmt: skip
-            rules = access.get((tier, table))
-            why = _why_hidden(grant, table, rules, {c for c, _ in columns})
+            why = _why_hidden(grant, table, access.get((tier, table)), {c for c, _ in columns})
             if why:
                 hidden[table] = why
-                continue
-            select = ", ".join(
-                f'project_pseudonym("{c}") as "{c}"' if rekey and c in KEYED else f'"{c}"'
-                for c, _ in columns
-            )
-            filtered = tier != "level1" and rules.feed_columns
-            allowed = ", ".join(warehouse.quote(f) for f in sorted(grant.feeds)) or "null"
-            where = " and ".join(f'"{c}" in ({allowed})' for c in filtered or ())
-            # Rows in an order of their own per request where they carry keys: stored in the
-            # order of the release's pseudonyms, two projects' rows would pair up by position.
-            shuffled = rekey and any(c in KEYED for c, _ in columns)
-            con.execute(
-                f'create table {tier}."{table}" as select {select} '
-                f'from {SOURCE}.main."{table}"'
-                + (f" where {where}" if where else "")
-                + (" order by random()" if shuffled else "")
-            )
-            schema[table] = dict(columns)
-        # The request's rows are copied: the file and the keyed function leave the connection,
-        # so no function that plans or runs SQL of its own (json_serialize_plan ...) reaches
-        # rows or keys the grant does not show.
-        con.execute(f"detach {SOURCE}")
-        if rekey:
-            con.remove_function("project_pseudonym")
-        con.execute(f"use memory.{tier}")
-        for setting in (
-            "enable_external_access = false",
-            f"memory_limit = {warehouse.quote(limits.memory)}",
-            "threads = 1",
-            "enable_progress_bar = false",
-            "lock_configuration = true",
-        ):
-            con.execute(f"set {setting}")
+            else:
+                schema[table] = dict(columns)
     except BaseException:
         con.close()
         raise
-    return Sandbox(con, tier, {tier: schema}, hidden)
+    return Sandbox(con, grant, {tier: schema}, hidden, access, limits)
 
 
 def _why_hidden(

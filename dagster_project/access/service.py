@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -152,10 +153,7 @@ class Service:
 
     def sandbox(self, grant: policy.Grant) -> Sandbox:
         try:
-            return open_sandbox(
-                grant, self.settings.marts, self._access, self.settings.limits,
-                self.settings.pseudonym_key,
-            )  # fmt: skip
+            return open_sandbox(grant, self.settings.marts, self._access, self.settings.limits)
         except duckdb.IOException:
             raise Refusal(503, f"{policy.tier_label(grant.tier)} is not published yet") from None
 
@@ -167,7 +165,7 @@ class Service:
         except statements.Refused as e:
             reason = str(e)
             for table, why in box.hidden.items():
-                if re.search(rf"\b{table}\b", text, re.IGNORECASE):
+                if re.search(rf"\b{re.escape(table)}\b", text, re.IGNORECASE):
                     reason = f"{reason}; {why}"
             raise Refusal(403, reason) from None
         return statement
@@ -184,13 +182,33 @@ class Service:
                 held.callback(lock.release)
             yield
 
+    @contextlib.contextmanager
+    def audited(self, entry: dict):
+        """A refusal or failure in the block is written to the trail with `entry`, then
+        raised as a Refusal; the block appends its own outcome when it succeeds."""
+        try:
+            yield
+        except Refusal as e:
+            self.settings.trail.append(entry | {"outcome": "refused", "reason": e.reason})
+            raise
+        except (airlock.Refused, policy.PolicyError) as e:
+            refusal = Refusal(403 if isinstance(e, airlock.Refused) else 503, str(e))
+            self.settings.trail.append(entry | {"outcome": "refused", "reason": refusal.reason})
+            raise refusal from None
+        except (duckdb.Error, TimeoutError) as e:
+            self.settings.trail.append(entry | {"outcome": "refused", "reason": _error(e)})
+            raise Refusal(400, _error(e)) from None
+        except Exception:  # e.g. a value Python cannot hold: audited all the same
+            logging.getLogger(__name__).exception("%s failed", entry["action"])
+            self.settings.trail.append(entry | {"outcome": "failed"})
+            raise Refusal(500, "the service failed on this request: see its log") from None
+
     def governed(self, action: str, user: str, body: dict, work) -> dict:
         """Grant, sandbox and statement, then `work(grant, box, statement)`, which gives the
-        answer and what the trail adds to the entry. A refusal at any step is audited, then
-        raised; so is the outcome."""
+        answer and what the trail adds to the entry; every outcome audited."""
         entry = _entry(action, user, {})
-        try:
-            entry = _entry(action, user, self.fields(body))
+        with self.audited(entry):
+            entry |= _entry(action, user, self.fields(body))
             grant = self.grant(user, body)
             entry |= {"organisation": grant.organisation.name, "tier": grant.tier}
             with self.slot(export=action == "export_request"):
@@ -198,37 +216,26 @@ class Service:
                 try:
                     statement = self.statement(box, str(body.get("sql") or ""))
                     entry["tables"] = list(statement.tables)
-                    try:
-                        answer, outcome = work(grant, box, statement)
-                    except Refusal:
-                        raise
-                    except airlock.Refused as e:
-                        raise Refusal(403, str(e)) from None
-                    except (duckdb.Error, TimeoutError) as e:
-                        raise Refusal(400, _error(e)) from None
-                    except Exception:  # e.g. a value Python cannot hold: audited all the same
-                        logging.getLogger(__name__).exception("%s failed", action)
-                        raise Refusal(500, "the service failed on this statement") from None
+                    box.load(list(statement.tables), self.settings.pseudonym_key)
+                    answer, outcome = work(grant, box, statement)
                 finally:
                     box.close()
-        except Refusal as e:
-            self.settings.trail.append(entry | {"outcome": "refused", "reason": e.reason})
-            raise
         self.settings.trail.append(entry | outcome)
         return answer
 
     def query(self, user: str, body: dict) -> dict:
         def run(grant, box, statement):
             table, truncated = box.run(statement.sql, self.settings.limits)
-            rows = table.to_pylist()
-            outcome = {"rows": len(rows), "outcome": "returned"}
+            # By position: two columns of one name are two columns.
+            columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+            outcome = {"rows": table.num_rows, "outcome": "returned"}
             if grant.tier == "level3" and statements.about_people(statement, box.schema):
                 outcome["person_ids"] = _people(table)
             answer = {
                 "tier": grant.tier,
                 "tables": list(statement.tables),
                 "columns": table.column_names,
-                "rows": [[_plain(r[c]) for c in table.column_names] for r in rows],
+                "rows": [[_plain(v) for v in row] for row in zip(*columns, strict=True)],
                 "truncated": truncated,
             }
             return answer, outcome
@@ -248,21 +255,14 @@ class Service:
 
     def export_review(self, user: str, export_id: str, body: dict) -> dict:
         entry = {"action": "export_review", "user": user, "export": export_id[:40]}
-        try:
+        with self.audited(entry):
             body = self.fields(body)
             reviewer = self.policy().users[user]
             entry["organisation"] = reviewer.organisation
-            decision = body.get("decision")
-            try:
-                done = airlock.review(
-                    self.settings.exports, export_id, reviewer, decision,
-                    str(body.get("comment") or ""),
-                )  # fmt: skip
-            except airlock.Refused as e:
-                raise Refusal(403, str(e)) from None
-        except Refusal as e:
-            self.settings.trail.append(entry | {"outcome": "refused", "reason": e.reason})
-            raise
+            done = airlock.review(
+                self.settings.exports, export_id, reviewer, body.get("decision"),
+                str(body.get("comment") or ""),
+            )  # fmt: skip
         self.settings.trail.append(
             entry | {"outcome": done["status"], "tier": done["tier"],
                      "project": done.get("project"), "reason": done.get("comment")}
@@ -276,20 +276,25 @@ class Service:
         return done
 
     def export_fetch(self, user: str, export_id: str) -> tuple[bytes, str]:
-        entry = {"action": "export_fetch", "user": user, "export": export_id[:40],
-                 "organisation": self.policy().users[user].organisation}  # fmt: skip
-        try:
+        entry = {"action": "export_fetch", "user": user, "export": export_id[:40]}
+        with self.audited(entry):
+            entry["organisation"] = self.policy().users[user].organisation
             data, name = airlock.fetch(self.settings.exports, export_id, user)
-        except airlock.Refused as e:
-            self.settings.trail.append(entry | {"outcome": "refused", "reason": str(e)})
-            raise Refusal(403, str(e)) from None
         self.settings.trail.append(entry | {"outcome": "returned"})
         return data, name
 
-    def exports(self, user: str) -> list[dict]:
-        role = self.policy().users[user].role
-        return [e for e in airlock.listing(self.settings.exports)
-                if e["user"] == user or role == "checker"]  # fmt: skip
+    def exports(self, user: str, export_id: str | None = None) -> list[dict]:
+        """The exports a user may see (a checker: all of them), each with its checked table's
+        first rows, which is what a checker reviews."""
+        entry = {"action": "export_list", "user": user, "export": (export_id or "")[:40]}
+        with self.audited(entry):
+            role = self.policy().users[user].role
+            shown = [e | {"preview": airlock.preview(self.settings.exports, e["id"])}
+                     for e in airlock.listing(self.settings.exports)
+                     if (e["user"] == user or role == "checker")
+                     and export_id in (None, e["id"])]  # fmt: skip
+        self.settings.trail.append(entry | {"rows": len(shown), "outcome": "returned"})
+        return shown
 
 
 def _entry(action: str, user: str, body: dict) -> dict:
@@ -348,8 +353,8 @@ def _error(error: Exception) -> str:
 
 
 def app(service: Service) -> Starlette:
-    """The HTTP routes over `service`. Handlers are plain functions: Starlette runs them in a
-    thread pool, so a slow query holds no other request."""
+    """The HTTP routes over `service`. Each request's body is read here, then its work runs in
+    a thread of the pool, so a slow query holds no other request."""
 
     def handle(work):
         def endpoint(http: HttpRequest):
@@ -364,6 +369,10 @@ def app(service: Service) -> Starlette:
                     )  # fmt: skip
                 return JSONResponse({"refused": e.reason}, status_code=e.status)
             except policy.PolicyError as e:
+                service.settings.trail.append(
+                    {"action": "denial", "user": http.headers.get("x-hub-user"),
+                     "outcome": "refused", "reason": "the access policy is not valid"}
+                )  # fmt: skip
                 return JSONResponse({"refused": f"the access policy is not valid: {e}"}, 503)
             except Exception:  # logged by the server; the answer names no internals
                 logging.getLogger(__name__).exception("request to %s failed", http.url.path)
@@ -388,8 +397,6 @@ def app(service: Service) -> Starlette:
 
         async def endpoint(http: HttpRequest):
             http.state.body = await body_of(http)
-            from starlette.concurrency import run_in_threadpool
-
             return await run_in_threadpool(inner, http)
 
         return endpoint
@@ -413,7 +420,7 @@ def app(service: Service) -> Starlette:
         )  # fmt: skip
 
     def exports(user, http):
-        return JSONResponse(service.exports(user))
+        return JSONResponse(service.exports(user, http.path_params.get("export")))
 
     def health(http: HttpRequest):
         return JSONResponse({"status": "ok"})
@@ -424,6 +431,7 @@ def app(service: Service) -> Starlette:
             Route("/query", json_endpoint(query), methods=["POST"]),
             Route("/exports", json_endpoint(exports), methods=["GET"]),
             Route("/exports", json_endpoint(export_request), methods=["POST"]),
+            Route("/exports/{export}", json_endpoint(exports), methods=["GET"]),
             Route("/exports/{export}/review", json_endpoint(export_review), methods=["POST"]),
             Route("/exports/{export}/file", json_endpoint(export_fetch), methods=["GET"]),
         ]

@@ -21,12 +21,11 @@ from sqlglot.optimizer.scope import traverse_scope
 from dagster_project.access.policy import TIERS, tier_label
 
 DIALECT = "duckdb"
-# Scalar functions that read the machine, the storage beneath the views or the hub's own keyed
-# functions, rather than the rows the grant shows (the sandbox refuses the machine's too):
-# `stats()` reads a column's storage statistics, which a view's row filter does not narrow.
-# `setseed()` makes random() repeatable; json_serialize_plan and its kin plan or run SQL given
-# as a string, which no parser of the statement sees (the sandbox holds nothing beyond the
-# grant for them to reach, but they have no use here).
+# Functions that read the machine, the storage or the catalog rather than the rows the grant
+# shows, or the hub's own keyed functions. The sandbox holds only the grant's rows, so these
+# are a second line: `stats()` read storage statistics beneath a row filter, when the sandbox
+# was views over the file; json_serialize_plan and its kin plan or run SQL given as a string,
+# which no parser of the statement sees; `setseed()` made random() repeatable.
 REFUSED_FUNCTIONS = {
     "getenv", "current_setting", "current_query", "read_text", "read_blob", "current_user",
     "stats", "pg_get_viewdef", "pg_get_expr", "pseudonym", "project_pseudonym", "setseed",

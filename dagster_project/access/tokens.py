@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import os
@@ -12,16 +13,9 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from dagster_project.access.private import write_private
+
 _HASHER = PasswordHasher()
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(temporary, path)
 
 
 def hashes(store: Path) -> dict[str, str]:
@@ -29,9 +23,13 @@ def hashes(store: Path) -> dict[str, str]:
 
 
 def issue(store: Path, user: str) -> str:
-    """A new token for `user`, replacing any earlier one; only its hash is kept in `store`."""
+    """A new token for `user`, replacing any earlier one; only its hash is kept in `store`
+    (under a lock: two issues at once must not lose one)."""
     token = secrets.token_urlsafe(32)
-    _write_private(store, json.dumps(hashes(store) | {user: _HASHER.hash(token)}, indent=1))
+    store.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(os.open(store.with_name(".tokens.lock"), os.O_RDWR | os.O_CREAT, 0o600)) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        write_private(store, json.dumps(hashes(store) | {user: _HASHER.hash(token)}, indent=1))
     return token
 
 
@@ -54,5 +52,5 @@ def save_for_user(folder: Path, user: str, token: str) -> Path:
     """The token in the user's own file (`tokens/<user>.token`, owner-only), where `hub query
     --user` finds it when HUB_TOKEN is not set."""
     path = folder / f"{user}.token"
-    _write_private(path, token + "\n")
+    write_private(path, token + "\n")
     return path
