@@ -263,8 +263,7 @@ def linked(tmp_path_factory, region) -> Linked:
 @dataclass
 class Released:
     hub: Hub
-    instance: object  # the Dagster instance the release ran in
-    result: object
+    result: object  # the Dagster result of the release
 
 
 def release(instance):
@@ -292,8 +291,17 @@ def released(tmp_path_factory, linked):
     import dagster as dg
 
     hub = linked.copy_to(tmp_path_factory.mktemp("tiers") / "data")
+    # Neither the instance nor HUB_DATA_DIR outlives the release: Dagster's current instance
+    # moves on with every later test's, and a later release makes its own (release_again).
+    with dg.instance_for_test() as instance, pytest.MonkeyPatch.context() as env:
+        env.setenv("HUB_DATA_DIR", str(hub.root))
+        result = release(instance)
+    return Released(hub, result)
+
+
+def release_again():
+    """The tiers released once more, in an instance of its own."""
+    import dagster as dg
+
     with dg.instance_for_test() as instance:
-        with pytest.MonkeyPatch.context() as env:  # not left set for the rest of the session
-            env.setenv("HUB_DATA_DIR", str(hub.root))
-            result = release(instance)
-        yield Released(hub, instance, result)
+        return release(instance)
