@@ -27,7 +27,6 @@ from dagster_project.access.sandbox import Limits, Sandbox
 from dagster_project.access.statements import Refused as StatementRefused
 from dagster_project.access.statements import Statement, aggregate
 
-FORMATS = ("csv", "parquet")
 # What an export may group: the checks run in Python, beyond DuckDB's time limit.
 EXPORT_ROWS, EXPORT_GROUPS = 1_000_000, 5_000
 _LOCK = threading.Lock()  # one review at a time, so two checkers cannot both decide
@@ -64,8 +63,8 @@ def request(
             if grant.tier == "level1"
             else "Level 3 results do not leave the service as files"
         )
-    if fmt not in FORMATS:
-        raise Refused(f"format {fmt!r}: one of {', '.join(FORMATS)}")
+    if fmt not in outputs.FORMATS:
+        raise Refused(f"format {fmt!r}: one of {', '.join(outputs.FORMATS)}")
     columns = {c.lower() for t in statement.tables for c in box.schema[box.tier][t.split(".")[1]]}
     try:
         plan = aggregate(statement, columns)
