@@ -9,6 +9,8 @@ DEMO_MONTHS ?= 2024-01:2024-12
 export HUB_DATA_DIR := $(abspath $(DATA))
 export DAGSTER_HOME := $(HUB_DATA_DIR)/dagster
 export HUB_EXPECTATIONS_DIR := $(abspath expectations)
+# The synthetic region is dated 2024: retention is measured as if shortly after (docs/rights.md).
+export HUB_RETENTION_AS_OF ?= 2025-01-31
 
 .PHONY: demo test test-fast dev lint bench clean
 
@@ -41,6 +43,7 @@ demo: $(STAMP)
 	@echo "  $(DATA)/truth/                              ground truth, for evaluation only"
 	@echo "  $(DATA)/access/policy.yml                   the demo's access policy: partner, analyst, practitioner, checker, admin"
 	@echo "  $(DATA)/audit/                              the audit trail of governed access: $(BIN)/hub audit verify"
+	@echo "  $(DATA)/rights/                             data subjects' requests and subject access packs: $(BIN)/hub rights list (docs/rights.md)"
 	@echo "  make dev                                 the Dagster UI on http://localhost:3000 (for data engineers)"
 	@echo
 	@echo "Levels 2 and 3 are reached through the query service only (README, 'Analysts and practitioners'):"

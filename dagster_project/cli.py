@@ -10,6 +10,7 @@ from pathlib import Path
 from dagster_project.access.cli import add_parsers as add_access_parsers
 from dagster_project.config import PRIVATE, key_from_environment, key_variable, paths
 from dagster_project.platform.keys import MissingKey
+from dagster_project.rights.cli import add_parsers as add_rights_parsers
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -368,6 +369,7 @@ def parser() -> argparse.ArgumentParser:
     )
     d.set_defaults(func=_dbt_files)
     add_access_parsers(sub)
+    add_rights_parsers(sub)
     return p
 
 

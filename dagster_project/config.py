@@ -4,6 +4,7 @@ stage (Dagster, the CLI, the tests)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,11 @@ class Paths:
         return Path(os.environ.get("HUB_POLICY") or self.access / "policy.yml")
 
     @property
+    def rights(self) -> Path:
+        """The requests register of data subjects' rights, and subject access packs."""
+        return self.root / "rights"
+
+    @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster")
 
@@ -156,3 +162,11 @@ def query_limits() -> tuple[float, str, int]:
         os.environ.get("HUB_QUERY_MEMORY", "2GB"),
         int(os.environ.get("HUB_QUERY_ROWS", "100000")),
     )
+
+
+def retention_as_of() -> dt.date:
+    """The day retention is measured on (HUB_RETENTION_AS_OF, YYYY-MM-DD): today unless set, as
+    to replay a past release, or to measure the synthetic region (dated 2024) as of its own
+    time."""
+    given = os.environ.get("HUB_RETENTION_AS_OF")
+    return dt.date.fromisoformat(given) if given else dt.datetime.now(dt.UTC).date()

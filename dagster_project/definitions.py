@@ -11,6 +11,7 @@ from dagster_project.defs.automation import automation_sensor
 from dagster_project.defs.conform.definitions import defs as conform
 from dagster_project.defs.ingest.definitions import defs as ingest
 from dagster_project.defs.resources import resources
+from dagster_project.defs.rights.definitions import defs as rights
 from dagster_project.defs.spine.definitions import defs as spine
 from dagster_project.defs.tiers.definitions import defs as tiers
 
@@ -23,4 +24,4 @@ def defs() -> dg.Definitions:
     shared = dg.Definitions(
         resources=resources(), sensors=[automation_sensor()], executor=dg.in_process_executor
     )
-    return dg.Definitions.merge(ingest(), conform(), spine(), tiers(), shared)
+    return dg.Definitions.merge(ingest(), rights(), conform(), spine(), tiers(), shared)

@@ -84,6 +84,15 @@ def secrets(tmp_path_factory) -> Path:
         yield folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def retention_clock():
+    """Retention measured as of early 2025: the synthetic regions are dated 2024, and would
+    otherwise lose their two-year feeds to the day the tests run (test_rights moves it on)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HUB_RETENTION_AS_OF", "2025-01-31")
+        yield
+
+
 @pytest.fixture(scope="session")
 def region(tmp_path_factory) -> Region:
     """The default error rates, on a region big enough for people to recur across agencies."""

@@ -117,7 +117,8 @@ def test_a_bad_contract_is_refused_with_its_name():
     good = {
         "name": "x", "agency": "a", "agency_name": "A", "dataset": "d", "section": "3.2.2",
         "description": "d", "classification": "personal",
-        "guidance_classification": "depersonalised", "legal_basis": "l", "retention": "r",
+        "guidance_classification": "depersonalised", "legal_basis": "l",
+        "retention": {"text": "r", "years": 1},
         "delivery_day": 5, "supplier": {}, "file": {"format": "csv", "name": "x.csv"},
         "key": ["REF"], "fields": [ref], "event_type": "incident",
     }  # fmt: skip

@@ -15,6 +15,7 @@ USERS = {
     "practitioner": ("police", "practitioner", "level3"),
     "checker": ("vru", "checker", "level1"),
     "admin": ("hub", "admin", "level1"),
+    "dpo": ("hub", "dpo", "level1"),  # the data protection officer: subject access, erasure
 }
 PROJECT = "violence-2024"
 HEADER = "# The demo's access policy (docs/access.md); written by `hub access demo`.\n"

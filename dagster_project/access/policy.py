@@ -20,7 +20,7 @@ TIERS = ("level1", "level2", "level3")
 # Each role and the highest tier it can hold: a checker may be given Level 2, to see the
 # exports it reviews in their context; an admin (the data protection officer) Level 1.
 ROLES = {"partner": "level1", "analyst": "level2", "practitioner": "level3",
-         "checker": "level2", "admin": "level1"}  # fmt: skip
+         "checker": "level2", "admin": "level1", "dpo": "level1"}  # fmt: skip
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # users and projects: file names too
 ALL = "all"
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$")

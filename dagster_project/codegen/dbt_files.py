@@ -108,7 +108,7 @@ def sources(feeds: list[Contract]) -> str:
         "description": f"{c.dataset}, from {c.agency_name} ({GUIDANCE}, section {c.section}), "
                        "as delivered, with lineage.",
         "meta": {"agency": c.agency, "classification": c.classification,
-                 "legal_basis": c.legal_basis, "retention": c.retention},
+                 "legal_basis": c.legal_basis, "retention": c.retention.text},
         "columns": [_column(c, f) for f in c.fields],
     } for c in feeds]  # fmt: skip
     return _yaml({"version": 2, "sources": [{
@@ -404,7 +404,9 @@ def event_people(contracts: dict[str, Contract]) -> str:
 
 def periods(contracts: dict[str, Contract]) -> str:
     selects = [
-        f"select distinct\n    period,\n    supply_id\nfrom {{{{ ref('{model_name(c)}') }}}}"
+        "select\n    period,\n    supply_id,\n    count(*) as records,\n"
+        "    string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by\n"
+        f"from {{{{ ref('{model_name(c)}') }}}}\ngroup by period, supply_id"
         for c in contracts.values()
     ]
     return (
@@ -412,9 +414,12 @@ def periods(contracts: dict[str, Contract]) -> str:
         f"{HEADER}"
         "-- One row per month the archive holds, with a fingerprint of every supply in it: an\n"
         "-- incremental build redoes the months whose fingerprint is not the one they were built\n"
-        "-- from (a supply arrived, was replaced or withdrawn).\n\n"
+        "-- from (a supply arrived, was replaced or withdrawn, or its records were erased,\n"
+        "-- restricted, rectified or destroyed).\n\n"
         f"with\n\nsupplies as (\n\n{_union(selects)}\n\n)\n\n"
-        "select\n    period,\n    md5(string_agg(supply_id, ',' order by supply_id)) as supplies\n"
+        "select\n    period,\n    md5(string_agg(\n"
+        "        supply_id || ':' || records || ':' || coalesce(rectified_by, ''), ','\n"
+        "        order by supply_id\n    )) as supplies\n"
         "from supplies\ngroup by period\n"
     )
 
@@ -514,10 +519,18 @@ def _select_from(items: list[str], relation: str) -> list[str]:
 def staging_model(c: Contract) -> str:
     """A feed's staging model: the raw table, each address delivered on one line cut into
     steps, then every column typed, named by its concept and standardised, a line each.
-    Staging never drops or joins rows."""
+    Staging drops only the records the requests register withholds."""
     for f in c.fields:
         _literal(f.name)  # refuses a name that cannot be quoted
-    ctes = [_cte("source", [f"select * from {{{{ source('raw', {_literal(c.name)}) }}}}"])]
+    delivered = [f"{c.record_key_sql} as record_key", "*"]
+    ctes = [
+        _cte("delivered", _select_from(delivered, f"{{{{ source('raw', {_literal(c.name)}) }}}}")),
+        _cte("source", [
+            "-- the requests register (docs/rights.md): records erased or restricted left out,",
+            "-- rectified values in place of those delivered",
+            _macro("honour_rights", _literal(c.name)),
+        ]),
+    ]  # fmt: skip
     one_line = [f for f in c.fields if split_parts(c, f)]
     if one_line:
         steps = [
@@ -529,12 +542,14 @@ def staging_model(c: Contract) -> str:
         ctes.append(_cte("split", [comment, *_select_from([*steps, "*"], "source")]))
     columns = [
         "_supply_id || '#' || _row_number as record_id",
+        "record_key",
         f"'{c.name}' as source_feed",
         *(line for f in c.fields for line in _staged(c, f)),
         "_supply_id as supply_id",
         "_row_number as row_number",
         "_partition as period",
         "_loaded_at as loaded_at",
+        "rectified_by",
     ]
     ctes.append(_cte("staged", _select_from(columns, "split" if one_line else "source")))
     about = textwrap.fill(

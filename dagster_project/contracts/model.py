@@ -79,6 +79,25 @@ class Field:
         return self.concept.split(".", 1)[1] if "." in self.concept else ""
 
 
+RETENTION_FROM = ("event", "financial_year_end")  # or the name of a date column of the feed
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long the hub keeps a record (the Data Protection Act's fifth principle), as the
+    contract states it (`text`) and as the hub applies it: `years` after the date it counts
+    from (`counts_from`: the record's month, the end of the financial year of that month, or a
+    date column such as the release date, the record's month where that is blank), and at
+    least until the person it names is `until_age` (from their date of birth). A record with
+    no date to count from is kept, and counted as undated."""
+
+    text: str
+    years: int | None = None
+    counts_from: str = "event"
+    until_age: int | None = None
+    note: str | None = None
+
+
 @dataclass(frozen=True)
 class FileSpec:
     format: str
@@ -104,7 +123,7 @@ class Contract:
     classification: str
     guidance_classification: str
     legal_basis: str
-    retention: str
+    retention: Retention
     delivery_day: int
     supplier: dict[str, str]
     file: FileSpec
@@ -118,6 +137,12 @@ class Contract:
     @property
     def columns(self) -> list[str]:
         return [f.name for f in self.fields]
+
+    @property
+    def record_key_sql(self) -> str:
+        """A record's key as SQL over its delivered columns: the `key` values, trimmed, joined
+        by `|`, as `hub rights --record` names a record and staging's `record_key` holds it."""
+        return "concat_ws('|', " + ", ".join(f'trim("{name}")' for name in self.key) + ")"
 
     def fields_for(self, role: str) -> list[Field]:
         return [f for f in self.fields if f.role == role]
@@ -164,6 +189,21 @@ def _field(raw: dict[str, Any], where: str) -> Field:
     )
 
 
+def _retention(raw: Any, where: str) -> Retention:
+    if not isinstance(raw, dict) or not raw.get("text"):
+        raise ContractError(
+            f"{where}: retention needs its text and its rule (years, from, until_age)"
+        )
+    unknown = set(raw) - {"text", "years", "from", "until_age", "note"}
+    if unknown:
+        raise ContractError(f"{where}: retention has unknown keys {sorted(unknown)}")
+    rule = Retention(raw["text"], raw.get("years"), raw.get("from", "event"), raw.get("until_age"),
+                     raw.get("note"))  # fmt: skip
+    if rule.years is None and rule.until_age is None:
+        raise ContractError(f"{where}: retention needs years, until_age or both")
+    return rule
+
+
 def parse_contract(raw: dict[str, Any], path: Path | None = None) -> Contract:
     where = str(path or raw.get("name", "contract"))
     try:
@@ -178,7 +218,7 @@ def parse_contract(raw: dict[str, Any], path: Path | None = None) -> Contract:
             classification=raw["classification"],
             guidance_classification=raw["guidance_classification"],
             legal_basis=raw["legal_basis"].strip(),
-            retention=raw["retention"],
+            retention=_retention(raw["retention"], where),
             delivery_day=int(raw["delivery_day"]),
             supplier=raw["supplier"],
             file=FileSpec(**raw["file"]),
@@ -220,6 +260,14 @@ def _validate(c: Contract, where: str) -> None:
             raise ContractError(f"{where}: code field {f.name} needs a value_set")
         if "refers_to" in f.options and f.concept != "event.ref":
             raise ContractError(f"{where}: only the event reference can refer to another feed")
+    dates = {f.name for f in c.fields if f.type == "date"}
+    if c.retention.counts_from not in (*RETENTION_FROM, *dates):
+        raise ContractError(
+            f"{where}: retention counts from {c.retention.counts_from!r}: neither "
+            f"{' nor '.join(RETENTION_FROM)} nor a date column of the feed"
+        )
+    if c.retention.until_age and not any(f.attribute == "dob" for f in c.fields):
+        raise ContractError(f"{where}: retention until_age needs a date of birth column")
     if bool(c.event_type) == bool(c.parent):
         raise ContractError(
             f"{where}: a feed has an event_type, or an event reference that refers_to its parent"

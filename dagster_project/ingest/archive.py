@@ -17,6 +17,7 @@ import pandas as pd
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest.supplies import Supply
 from dagster_project.platform import warehouse
+from dagster_project.rights import honour
 
 LINEAGE = {
     "_supply_id": "VARCHAR",
@@ -71,6 +72,7 @@ def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> bool:
         "SELECT count(*) FROM information_schema.tables WHERE "
         "table_schema = 'ops' AND table_name = 'supply_register'"
     ).fetchone()[0]
+    honour.ensure(con)  # the requests register's tables, which staging reads beside raw
     cols = ", ".join(f"{_q(k)} {v}" for k, v in REGISTER.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS ops.supply_register ({cols})")
     columns = {c: "VARCHAR" for c in contract.columns} | LINEAGE
@@ -111,10 +113,12 @@ def replace_month(
     supply: Supply,
     row: dict,
     on_stage: Callable[[str], None] = lambda stage: None,
+    honour: Callable[[duckdb.DuckDBPyConnection], None] = lambda con: None,
 ) -> tuple[int, str | None]:
-    """Replace the supply's month of its feed with the supply, and register it, atomically.
-    Returns the rows written and the supply replaced; (0, supply id) when this very supply is
-    already there (another run loaded it first)."""
+    """Replace the supply's month of its feed with the supply, and register it, atomically;
+    `honour` takes out of the month, in the same transaction, what the hub may not hold
+    (records erased, rows past retention). Returns the rows written and the supply replaced;
+    (0, supply id) when this very supply is already there (another run loaded it first)."""
     contract = supply.contract
     frame = supply.frame.copy()
     frame["_supply_id"] = supply.supply_id
@@ -133,6 +137,7 @@ def replace_month(
             return 0, current[0]
         con.execute(f"DELETE FROM {table(contract)} WHERE _partition = ?", [supply.period])
         con.execute(f"INSERT INTO {table(contract)} BY NAME SELECT * FROM incoming")
+        honour(con)
         on_stage("inserted")
         con.execute(
             "UPDATE ops.supply_register SET status = 'replaced', replaced_by = ? "

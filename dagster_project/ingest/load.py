@@ -4,6 +4,7 @@ the tests all come through `ingest`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -17,11 +18,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.config import Paths
+from dagster_project.config import Paths, retention_as_of
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive, gate
 from dagster_project.ingest.quarantine import destination, quarantine
 from dagster_project.ingest.supplies import MONTH, Supply, SupplyChanging, SupplyError, open_supply
+from dagster_project.rights import retention
+from dagster_project.rights.honour import erase_from_archive
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
@@ -98,6 +101,7 @@ def ingest(
     connect: Connect,
     where: Paths,
     on_stage: Callable[[str], None] = lambda stage: None,
+    as_of: dt.date | None = None,
 ) -> Outcome:
     if not MONTH.match(period):
         raise ValueError(f"{period!r} is not a month (YYYY-MM)")
@@ -146,8 +150,23 @@ def ingest(
         return _refuse(contract, period, connect, where, folder, result.summary(), row, result)
 
     clock = time.perf_counter()
+    left_out: list[str] = []
+
+    def honour(con: duckdb.DuckDBPyConnection) -> None:
+        # What an earlier erasure or the contract's retention says the hub may not hold never
+        # enters the archive, whoever re-delivers it.
+        erased = erase_from_archive(con, {contract.name: contract}, "ingest", archive.now(), period)
+        day = as_of or retention_as_of()
+        expired = retention.destroy(con, contract, day, period).rows
+        if expired == len(supply.frame):  # all of it: the month is registered as destroyed
+            row.update(status="destroyed", reason=f"past retention on {day}: "
+                       f"{contract.retention.text}")  # fmt: skip
+        left_out.extend([f"{erased:,} rows of erased records"] * bool(erased)
+                        + [f"{expired:,} rows past retention ({contract.retention.text})"]
+                        * bool(expired))  # fmt: skip
+
     with connect() as con:
-        rows, replaced = archive.replace_month(con, supply, row, on_stage)
+        rows, replaced = archive.replace_month(con, supply, row, on_stage, honour)
     seconds["write"] = time.perf_counter() - clock
     _remember(where, contract, period, sig, supply.sha256)
     if rows == 0 and replaced == supply.supply_id:
@@ -165,6 +184,7 @@ def ingest(
         else ""
     )
     extra = f"; it replaces {replaced}" if replaced else ""
+    extra += f"; not archived: {' and '.join(left_out)}" if left_out else ""
     return Outcome(
         contract.name,
         period,

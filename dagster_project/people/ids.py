@@ -146,3 +146,22 @@ def map_to_previous(
         Change(p, None, "re-link: no cluster kept this ID", held[p]) for p in sorted(retired)
     ]
     return assigned, changes
+
+
+def keep_returning(
+    assigned: dict[str, str], returning: dict[str, str], held: set[str]
+) -> dict[str, str]:
+    """New records given new IDs, with each cluster made only of records coming back (a
+    restriction lifted, docs/rights.md) given back the ID those records had, when they all had
+    the same one and nobody holds it now. `returning`: record -> its ID before; `held`: the IDs
+    the spine's other records hold."""
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for record, pid in assigned.items():
+        clusters[pid].append(record)
+    out = dict(assigned)
+    for pid, records in clusters.items():
+        before = {returning.get(r) for r in records}
+        if pid in held or len(before) != 1 or None in before or (old := before.pop()) in held:
+            continue
+        out.update(dict.fromkeys(records, old))
+    return out

@@ -273,6 +273,7 @@ def _incremental(con, mint: ids.Minter) -> list[ids.Change]:
         ).fetchall()
     )
     assigned, changes = ids.assign_incremental(new, links, existing, mint)
+    assigned = ids.keep_returning(assigned, _returning(con), set(existing.values()) | _held(con))
     _table(con, "assigned", "record_id varchar, person_id varchar", list(assigned.items()))
     changes += _apply_decisions_to_existing(con, mint)
     old = [(c.old_id,) for c in changes if c.old_id]
@@ -285,6 +286,28 @@ def _incremental(con, mint: ids.Minter) -> list[ids.Change]:
     )
     return [ids.Change(c.old_id, c.new_id, c.reason, c.records or held.get(c.old_id, 0))
             for c in changes]  # fmt: skip
+
+
+def _returning(con) -> dict[str, str]:
+    """Records coming back from a lifted restriction, with the person ID they had
+    (ops.returning_ids, written from the requests register; none before its first run)."""
+    here = con.execute(
+        "select count(*) from duckdb_tables() where database_name = 'wh' and "
+        "schema_name = 'ops' and table_name = 'returning_ids'"
+    ).fetchone()[0]
+    if not here:
+        return {}
+    found = con.execute(
+        "select person_record_id, person_id from wh.ops.returning_ids "
+        "join new_records on record_id = person_record_id"
+    ).fetchall()
+    return dict(found)
+
+
+def _held(con) -> set[str]:
+    return {r[0] for r in con.execute("select distinct person_id from wh.spine.person_ids "
+                                      "where person_record_id not in (select record_id from "
+                                      "withdrawn)").fetchall()}  # fmt: skip
 
 
 def _apply_decisions_to_existing(con, mint: ids.Minter) -> list[ids.Change]:

@@ -5,13 +5,16 @@ keeps reading the release it opened, and the next connection sees the new one wh
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from dagster_project.contracts.model import load_contracts
 from dagster_project.platform import warehouse
+from dagster_project.rights import retention
 from dagster_project.tiers import disclosure, privacy
 
 TIERS = ("level1", "level2", "level3")
@@ -89,6 +92,8 @@ def stage(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Tier]:
     level2 = privacy.measure(con, "next_level2", "next_level3",
                              *privacy.warehouse_relations(warehouse.ALIAS))  # fmt: skip
     figures = _protect_level1(con, "next_level1") | level2.record()
+    # What retention has left: the oldest month of each feed the archive holds.
+    figures["oldest_month_held"] = json.dumps(retention.oldest_months(con, load_contracts()))
     for tier in TIERS:
         _record(con, f"next_{tier}", figures)
         con.execute(f"checkpoint next_{tier}")
@@ -131,7 +136,7 @@ def _protect_level1(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, 
 def _record(con: duckdb.DuckDBPyConnection, database: str, figures: dict) -> None:
     """The release's disclosure figures, in the release record of every tier."""
     for name, value in figures.items():
-        kind = "double" if name in SHARES else "integer"
+        kind = "varchar" if isinstance(value, str) else "double" if name in SHARES else "integer"
         con.execute(f"alter table {database}.main.release add column {name} {kind}")
         con.execute(f"update {database}.main.release set {name} = ?", [value])
 
@@ -153,3 +158,10 @@ def describe(path: Path, tier: str) -> Tier:
         tables = {t: con.execute(f"select count(*) from {tier}.main.{t}").fetchone()[0]
                   for t in _tables(con, tier, "main")}  # fmt: skip
     return Tier(tier, path, tables)
+
+
+def release_id(level1: Path) -> str:
+    """The release a Level 1 file holds (its release record's id)."""
+    with warehouse.memory() as con:
+        attach(con, level1, "level1", "level1")
+        return con.execute("select release_id from level1.main.release").fetchone()[0]

@@ -6,14 +6,22 @@ import functools
 import dagster as dg
 
 from dagster_project.defs.conform.assets import conform_assets
+from dagster_project.defs.rights.assets import RETENTION, RIGHTS
 from dagster_project.defs.spine.people import IDS
 from dagster_project.defs.spine.places import GAZETTEER, PLACE_MATCHES
+
+
+def conform_selection() -> dg.AssetSelection:
+    return dg.AssetSelection.assets(
+        RETENTION, RIGHTS, conform_assets(), IDS, GAZETTEER, PLACE_MATCHES
+    )
 
 
 @functools.cache
 def conform_job():
     return dg.define_asset_job(
         "conform",
-        selection=dg.AssetSelection.assets(conform_assets(), IDS, GAZETTEER, PLACE_MATCHES),
-        description="Build the dbt models (staging and onwards), run their tests, and bring "
-                    "the person and place spines up to date.")  # fmt: skip
+        selection=conform_selection(),
+        description="Apply retention and the requests register, build the dbt models (staging "
+                    "and onwards), run their tests, and bring the person and place spines up "
+                    "to date.")  # fmt: skip

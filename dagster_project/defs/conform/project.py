@@ -27,6 +27,10 @@ class Translator(DagsterDbtTranslator):
     `level1/strategic_profile`, not the model file's `l1_strategic_profile`."""
 
     def get_asset_key(self, dbt_resource_props: dict) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source" and (
+            dbt_resource_props["source_name"] == "ops"
+        ):  # the requests register's tables, written by one asset (defs/rights/assets.py)
+            return dg.AssetKey(["ops", "rights"])
         if dbt_resource_props["resource_type"] in ("model", "seed"):
             return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["alias"]])
         return super().get_asset_key(dbt_resource_props)

@@ -51,7 +51,7 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
             "classification": c.classification,
             "guidance_classification": c.guidance_classification,
             "legal_basis": c.legal_basis,
-            "retention": c.retention,
+            "retention": c.retention.text,
             "delivery_day": c.delivery_day,
             "contract": f"dagster_project/contracts/feeds/{c.name}.yml",
             "suite": f"expectations/{c.name}.json",

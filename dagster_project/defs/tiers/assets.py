@@ -99,6 +99,7 @@ def published_release() -> dg.MaterializeResult:
     tiers = [publish.describe(p, t) for t, p in zip(publish.TIERS, published, strict=True)]
     settings.trail().append(
         {"action": "release", "user": "hub", "outcome": "published",
+         "release": publish.release_id(published[0]),
          "tables": [f"{t.name}.{n}" for t in tiers for n in t.tables]}
     )  # fmt: skip
     return dg.MaterializeResult(

@@ -1,10 +1,12 @@
-"""The four blocking checks on the staged release: nothing is published unless all pass."""
+"""The blocking checks on the staged release: nothing is published unless all pass."""
 
 import dagster as dg
 
 from dagster_project.config import paths
 from dagster_project.defs.tiers.assets import STAGED
 from dagster_project.platform import warehouse
+from dagster_project.rights import honour
+from dagster_project.rights.register import Register
 from dagster_project.tiers import checks, privacy, publish
 
 
@@ -45,3 +47,16 @@ def level2_anonymous() -> dg.AssetCheckResult:
                 description="The Level 3 file cannot be opened without its key.")  # fmt: skip
 def level3_needs_key() -> dg.AssetCheckResult:
     return _result(checks.level3_needs_key(publish.tier_file(paths().staged_marts, "level3")))
+
+
+@dg.asset_check(asset=STAGED, blocking=True, description="Nothing an erasure or a restriction "
+                "in force withholds is in Level 3 (by its records, its person IDs, and the "
+                "names, birth dates and references of the people named), and every request of "
+                "the register was applied first (docs/rights.md).")  # fmt: skip
+def rights_honoured() -> dg.AssetCheckResult:
+    where = paths()
+    requests = Register(where.rights / "requests.jsonl").requests()
+    with checks.attached(where.staged_marts) as con:
+        warehouse.attach(con, where.warehouse, "wh", "warehouse", read_only=True)
+        passed, description, figures = honour.honoured(con, requests)
+    return dg.AssetCheckResult(passed=passed, description=description, metadata=figures)

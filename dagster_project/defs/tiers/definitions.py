@@ -18,7 +18,7 @@ def defs() -> dg.Definitions:
         assets=[
             population_table, marts_assets(), staged_release(), published_release,
             checks.no_identifiers, checks.disclosure_controlled, checks.level2_anonymous,
-            checks.level3_needs_key,
+            checks.level3_needs_key, checks.rights_honoured,
         ],
         jobs=[release_job()],
     )  # fmt: skip

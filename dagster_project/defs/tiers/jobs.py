@@ -5,6 +5,7 @@ import functools
 
 import dagster as dg
 
+from dagster_project.defs.conform.jobs import conform_selection
 from dagster_project.defs.tiers.assets import POPULATION, PUBLISHED, STAGED, marts_assets
 
 
@@ -12,6 +13,10 @@ from dagster_project.defs.tiers.assets import POPULATION, PUBLISHED, STAGED, mar
 def release_job():
     return dg.define_asset_job(
         "release",
-        selection=dg.AssetSelection.assets(POPULATION, marts_assets(), STAGED, PUBLISHED),
-        description="Build the marts, stage the three tier files, check them, and publish.",
+        # A release starts with a conform, so that what retention and the requests register
+        # took out of the archive is out of every tier it publishes.
+        selection=conform_selection()
+        | dg.AssetSelection.assets(POPULATION, marts_assets(), STAGED, PUBLISHED),
+        description="Apply retention and the requests register, conform, build the marts, "
+        "stage the three tier files, check them, and publish.",
     )

@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("IncidentNumber")) as record_key,
+        *
+    from {{ source('raw', 'ambulance_calls') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'ambulance_calls') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('ambulance_calls') }}
 
 ),
 
@@ -25,6 +36,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'ambulance_calls' as source_feed,
         nullif(trim("IncidentNumber"), '') as event_ref,
         nullif(trim("PatientRef"), '') as patient_ref,
@@ -53,7 +65,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("Crime_Ref")) as record_key,
+        *
+    from {{ source('raw', 'btp_crimes') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'btp_crimes') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('btp_crimes') }}
 
 ),
 
@@ -14,6 +25,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'btp_crimes' as source_feed,
         nullif(trim("Crime_Ref"), '') as event_ref,
         nullif(trim("Offence_Type"), '') as event_type,
@@ -43,7 +55,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("Ref")) as record_key,
+        *
+    from {{ source('raw', 'bus_incidents') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'bus_incidents') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('bus_incidents') }}
 
 ),
 
@@ -14,6 +25,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'bus_incidents' as source_feed,
         nullif(trim("Ref"), '') as event_ref,
         nullif(trim("Offence"), '') as event_type,
@@ -35,7 +47,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

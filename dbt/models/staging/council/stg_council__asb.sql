@@ -5,9 +5,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("Case Ref")) as record_key,
+        *
+    from {{ source('raw', 'asb') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'asb') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('asb') }}
 
 ),
 
@@ -26,6 +37,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'asb' as source_feed,
         nullif(trim("Case Ref"), '') as event_ref,
         nullif(trim("Incident Type"), '') as event_type,
@@ -49,7 +61,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

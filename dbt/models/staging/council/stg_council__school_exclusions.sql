@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("Exclusion ID")) as record_key,
+        *
+    from {{ source('raw', 'school_exclusions') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'school_exclusions') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('school_exclusions') }}
 
 ),
 
@@ -14,6 +25,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'school_exclusions' as source_feed,
         nullif(trim("Exclusion ID"), '') as event_ref,
         nullif(trim("UPN"), '') as pupil_ref,
@@ -38,7 +50,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("EPISODEID")) as record_key,
+        *
+    from {{ source('raw', 'drug_treatment_adults') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'drug_treatment_adults') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('drug_treatment_adults') }}
 
 ),
 
@@ -14,6 +25,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'drug_treatment_adults' as source_feed,
         nullif(trim("EPISODEID"), '') as event_ref,
         nullif(trim("CLIENTID"), '') as client_ref,
@@ -36,7 +48,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

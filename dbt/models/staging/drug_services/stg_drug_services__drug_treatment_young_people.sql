@@ -5,9 +5,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("Episode ID")) as record_key,
+        *
+    from {{ source('raw', 'drug_treatment_young_people') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'drug_treatment_young_people') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('drug_treatment_young_people') }}
 
 ),
 
@@ -15,6 +26,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'drug_treatment_young_people' as source_feed,
         nullif(trim("Episode ID"), '') as event_ref,
         nullif(trim("Client ID"), '') as client_ref,
@@ -37,7 +49,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("SITE_REF")) as record_key,
+        *
+    from {{ source('raw', 'waste_sites') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'waste_sites') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('waste_sites') }}
 
 ),
 
@@ -24,6 +35,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'waste_sites' as source_feed,
         nullif(trim("SITE_REF"), '') as event_ref,
         nullif(trim("SITE_NAME"), '') as location_name,
@@ -40,7 +52,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

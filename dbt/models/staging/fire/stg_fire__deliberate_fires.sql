@@ -5,9 +5,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("IncidentNumber")) as record_key,
+        *
+    from {{ source('raw', 'deliberate_fires') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'deliberate_fires') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('deliberate_fires') }}
 
 ),
 
@@ -25,6 +36,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'deliberate_fires' as source_feed,
         nullif(trim("IncidentNumber"), '') as event_ref,
         nullif(trim("IncidentType"), '') as event_type,
@@ -40,7 +52,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

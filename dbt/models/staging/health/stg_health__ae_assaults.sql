@@ -5,9 +5,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("attendance_id")) as record_key,
+        *
+    from {{ source('raw', 'ae_assaults') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'ae_assaults') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('ae_assaults') }}
 
 ),
 
@@ -15,6 +26,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'ae_assaults' as source_feed,
         nullif(trim("attendance_id"), '') as event_ref,
         nullif(trim("hospital_number"), '') as patient_ref,
@@ -42,7 +54,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

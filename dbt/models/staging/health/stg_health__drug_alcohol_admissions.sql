@@ -5,9 +5,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("spell_id")) as record_key,
+        *
+    from {{ source('raw', 'drug_alcohol_admissions') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'drug_alcohol_admissions') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('drug_alcohol_admissions') }}
 
 ),
 
@@ -15,6 +26,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'drug_alcohol_admissions' as source_feed,
         nullif(trim("spell_id"), '') as event_ref,
         nullif(trim("local_patient_id"), '') as patient_ref,
@@ -33,7 +45,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("CRIME_REF")) as record_key,
+        *
+    from {{ source('raw', 'crime_offence') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'crime_offence') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('crime_offence') }}
 
 ),
 
@@ -24,6 +35,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'crime_offence' as source_feed,
         nullif(trim("CRIME_REF"), '') as event_ref,
         nullif(trim("HO_CODE"), '') as event_type,
@@ -50,7 +62,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("CRIME_REF"), trim("VICTIM_REF")) as record_key,
+        *
+    from {{ source('raw', 'crime_victim') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'crime_victim') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('crime_victim') }}
 
 ),
 
@@ -24,6 +35,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'crime_victim' as source_feed,
         nullif(trim("CRIME_REF"), '') as event_ref,
         nullif(trim("VICTIM_REF"), '') as victim_ref,
@@ -48,7 +60,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

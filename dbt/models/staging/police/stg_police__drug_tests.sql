@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("CRIME_REF"), trim("CUSTODY_REF")) as record_key,
+        *
+    from {{ source('raw', 'drug_tests') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'drug_tests') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('drug_tests') }}
 
 ),
 
@@ -14,6 +25,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'drug_tests' as source_feed,
         nullif(trim("CRIME_REF"), '') as event_ref,
         nullif(trim("HO_CODE"), '') as event_type,
@@ -26,7 +38,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

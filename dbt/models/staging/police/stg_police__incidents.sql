@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("INC_URN")) as record_key,
+        *
+    from {{ source('raw', 'incidents') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'incidents') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('incidents') }}
 
 ),
 
@@ -24,6 +35,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'incidents' as source_feed,
         nullif(trim("INC_URN"), '') as event_ref,
         nullif(trim("INC_TYPE"), '') as event_type,
@@ -39,7 +51,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

@@ -5,9 +5,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("OFFENDER_REF")) as record_key,
+        *
+    from {{ source('raw', 'ppo') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'ppo') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('ppo') }}
 
 ),
 
@@ -25,6 +36,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'ppo' as source_feed,
         nullif(trim("OFFENDER_REF"), '') as offender_ref,
         {{ split_name('"NAME"', 'surname', 'surname_first') }} as offender_surname,
@@ -48,7 +60,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

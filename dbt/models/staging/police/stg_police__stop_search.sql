@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("SEARCH_REF")) as record_key,
+        *
+    from {{ source('raw', 'stop_search') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'stop_search') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('stop_search') }}
 
 ),
 
@@ -24,6 +35,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'stop_search' as source_feed,
         nullif(trim("SEARCH_REF"), '') as event_ref,
         {{ parse_date('"SEARCH_DATE"', '%d/%m/%Y') }} as event_date,
@@ -48,7 +60,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

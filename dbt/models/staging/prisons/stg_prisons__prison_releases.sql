@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("PRISON_NUMBER")) as record_key,
+        *
+    from {{ source('raw', 'prison_releases') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'prison_releases') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('prison_releases') }}
 
 ),
 
@@ -24,6 +35,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'prison_releases' as source_feed,
         nullif(trim("PRISON_NUMBER"), '') as releasee_ref,
         {{ split_name('"NAME"', 'surname', 'surname_first') }} as releasee_surname,
@@ -45,7 +57,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from split
 
 )

@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("ASSESSMENT_ID")) as record_key,
+        *
+    from {{ source('raw', 'oasys') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'oasys') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('oasys') }}
 
 ),
 
@@ -14,6 +25,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'oasys' as source_feed,
         nullif(trim("CRN"), '') as client_ref,
         nullif(trim("ASSESSMENT_ID"), '') as event_ref,
@@ -43,7 +55,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

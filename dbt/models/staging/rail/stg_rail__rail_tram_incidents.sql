@@ -4,9 +4,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("Incident Number")) as record_key,
+        *
+    from {{ source('raw', 'rail_tram_incidents') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'rail_tram_incidents') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('rail_tram_incidents') }}
 
 ),
 
@@ -14,6 +25,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'rail_tram_incidents' as source_feed,
         nullif(trim("Incident Number"), '') as event_ref,
         nullif(trim("Offence Category"), '') as event_type,
@@ -35,7 +47,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )

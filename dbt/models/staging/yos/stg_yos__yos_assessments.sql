@@ -5,9 +5,20 @@
 
 with
 
+delivered as (
+
+    select
+        concat_ws('|', trim("assessment_no")) as record_key,
+        *
+    from {{ source('raw', 'yos_assessments') }}
+
+),
+
 source as (
 
-    select * from {{ source('raw', 'yos_assessments') }}
+    -- the requests register (docs/rights.md): records erased or restricted left out,
+    -- rectified values in place of those delivered
+    {{ honour_rights('yos_assessments') }}
 
 ),
 
@@ -15,6 +26,7 @@ staged as (
 
     select
         _supply_id || '#' || _row_number as record_id,
+        record_key,
         'yos_assessments' as source_feed,
         nullif(trim("yos_id"), '') as client_ref,
         nullif(trim("assessment_no"), '') as event_ref,
@@ -46,7 +58,8 @@ staged as (
         _supply_id as supply_id,
         _row_number as row_number,
         _partition as period,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        rectified_by
     from source
 
 )
