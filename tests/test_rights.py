@@ -139,7 +139,6 @@ def rights(released, tmp_path_factory):
     import shutil
 
     import dagster as dg
-
     from conftest import Hub
 
     root = tmp_path_factory.mktemp("rights") / "data"

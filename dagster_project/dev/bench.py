@@ -594,6 +594,71 @@ def person_uprn() -> None:
             )
 
 
+def rights(population: int, months: str, requests: int) -> None:
+    """What the requests register costs at scale: a generated region ingested and conformed,
+    then `hub conform` timed with an empty register, then again after `requests` erasures,
+    restrictions and rectifications each (of people the spine names in several feeds); then
+    a subject access request and the propagation report, and one `hub release` with the
+    requests in force (its rights_honoured check passing)."""
+    from dagster_project.access import demo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t = _base_region(population, months, root)
+        env = {**os.environ, "HUB_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster")}
+        hub = [sys.executable, "-m", "dagster_project.cli"]
+        demo.write(root / "access" / "policy.yml", "2099-12-31")
+        empty, _, _ = _timed([*hub, "conform"], env)
+        with _warehouse(root) as con:
+            people = [r[0] for r in con.execute(
+                "select person_id from spine.person_ids group by 1 "
+                "having count(distinct source_feed) >= 3 order by 1 limit ?", [3 * requests]
+            ).fetchall()]  # fmt: skip
+            records = con.execute("select count(*) from spine.person_ids").fetchone()[0]
+            subject = con.execute(
+                "select forename, surname, date_of_birth::varchar from spine.person_ids join "
+                "intermediate.int_person_records using (person_record_id) where person_id = ? "
+                "and forename is not null and date_of_birth is not null limit 1", [people[2]]
+            ).fetchone()  # fmt: skip
+        for i, person in enumerate(people):
+            action = ("erase", "restrict", "rectify")[i % 3]
+            extra = ["--field", "dob", "--value", "1990-01-01"] if action == "rectify" else []
+            _timed([*hub, "rights", action, "--user", "dpo", "--person", person,
+                    "--reason", "benchmark", *extra], env)  # fmt: skip
+        applied, peak, _ = _timed([*hub, "conform"], env)
+        # a rectified person (still in the spine), found by its model from their details
+
+        sar, _, _ = _timed([*hub, "sar", "--user", "dpo", "--forename", subject[0],
+                                "--surname", subject[1], "--dob", subject[2],
+                                "--person", people[2]], env)  # fmt: skip
+        search = time.perf_counter()
+        matched = subprocess.run([*hub, "sar", "--user", "dpo", "--forename", subject[0],
+                                  "--surname", subject[1], "--dob", subject[2]], env=env,
+                                 capture_output=True, text=True).returncode  # fmt: skip
+        search = time.perf_counter() - search
+        listed, _, _ = _timed([*hub, "rights", "list"], env)
+        release_s, _, _ = _timed([*hub, "release"], env)
+        with _warehouse(root) as con:
+            withheld = con.execute("select count(*) from ops.withheld_records").fetchone()[0]
+        print(f"{population:,} people, months {months} ({t['delivered']}; {records:,} person "
+              f"records); {platform.machine()}, {os.cpu_count()} cores.")  # fmt: skip
+        print("| step | seconds |\n| --- | ---: |")
+        print(f"| `hub conform`, empty register (nothing new) | {empty:.0f} |")
+        print(f"| `hub conform` applying {len(people)} requests ({withheld:,} records withheld) "
+              f"| {applied:.0f} (peak {peak:,.0f} MiB) |")  # fmt: skip
+        print(f"| `hub sar --person` (the pack written) | {sar:.1f} |")
+        print(f"| `hub sar` searching the spine by name and date of birth (exit {matched}: "
+              "0 found, 3 several candidates, 1 none) | {search:.1f} |")  # fmt: skip
+        print(f"| `hub rights list` | {listed:.1f} |")
+        print(f"| `hub release` with the requests in force | {release_s:.0f} |")
+
+
+def _warehouse(root: Path):
+    from dagster_project.platform import warehouse
+
+    return warehouse.connect(read_only=True, path=root / "warehouse" / "hub.duckdb")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m dagster_project.dev.bench")
     sub = p.add_subparsers(dest="what", required=True)
@@ -626,6 +691,10 @@ def main() -> None:
     v.add_argument("--months", default="2024-01:2024-12")
     v.add_argument("--data", type=Path, help="a released hub's data folder (default: generate)")
     v.add_argument("--repeats", type=int, default=20)
+    rq = sub.add_parser("rights", help="the requests register's cost: conform, sar, release")
+    rq.add_argument("--population", type=int, default=250_000)
+    rq.add_argument("--months", default="2024-01:2024-12")
+    rq.add_argument("--requests", type=int, default=10, help="of each kind")
     sub.add_parser("_spine", help=argparse.SUPPRESS)
     c = sub.add_parser("_ingest", help=argparse.SUPPRESS)
     c.add_argument("root", type=Path)
@@ -647,6 +716,8 @@ def main() -> None:
         release(args.population, args.months)
     elif args.what == "service":
         service(args.population, args.months, args.data, args.repeats)
+    elif args.what == "rights":
+        rights(args.population, args.months, args.requests)
     elif args.what == "_spine":
         _spine_child()
     else:

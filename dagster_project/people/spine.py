@@ -148,7 +148,7 @@ def _train(con: duckdb.DuckDBPyConnection, models: Path) -> Path:
     return model.save(trained, models, dict(zip(keys, extent, strict=True)), steps)
 
 
-def _linker(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, splink_model: dict) -> Linker:
+def linker(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, splink_model: dict) -> Linker:
     linker = Linker(api.register("person_features"), splink_model, log_level=None)
     # Term frequencies from the whole spine, so a name's weight does not depend on which
     # records happen to be new this month.
@@ -524,7 +524,7 @@ def refresh(
     _decisions(con, decisions)
     with phase("score pairs"):
         if run.new_records or full:
-            _score(con, api, _linker(con, api, body["splink"]), new_only=not full)
+            _score(con, api, linker(con, api, body["splink"]), new_only=not full)
         else:
             con.execute("create or replace table scored (person_record_id_l varchar, "
                         "person_record_id_r varchar, match_probability double, "

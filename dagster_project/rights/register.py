@@ -72,6 +72,9 @@ def check(request: Request, feeds: dict) -> None:
     if request.action == "rectify":
         if not request.field or request.value is None:
             raise RequestError("a rectification needs --field and --value")
+        if request.feed and request.field in feeds[request.feed].key:
+            raise RequestError(f"{request.field} is part of the record's key: a record is found "
+                               "by its key, so the agency corrects it in a new supply")  # fmt: skip
         allowed = PERSON_FIELDS if request.person else feeds[request.feed].columns
         if request.field not in allowed:
             raise RequestError(

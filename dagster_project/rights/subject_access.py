@@ -73,7 +73,7 @@ def candidates(
     features.prepare(con, "subject", "subject_features")
     con.execute("create or replace table person_features as select * from wh.spine.person_features")
     api = DuckDBAPI(con)
-    linker = spine._linker(con, api, model.load(path)["splink"])
+    linker = spine.linker(con, api, model.load(path)["splink"])
     scored = linker.inference.predict_between(
         api.register("subject_features"),
         api.register("person_features"),
