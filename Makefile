@@ -41,7 +41,7 @@ demo: $(STAMP)
 	@echo "  $(DATA)/quarantine/                         refused supplies, each with report.html"
 	@echo "  $(DATA)/reference/gazetteer.csv             the gazetteer (AddressBase stand-in)"
 	@echo "  $(DATA)/truth/                              ground truth, for evaluation only"
-	@echo "  $(DATA)/access/policy.yml                   the demo's access policy: partner, analyst, practitioner, checker, admin"
+	@echo "  $(DATA)/access/policy.yml                   the demo's access policy: partner, analyst, practitioner, checker, admin, dpo"
 	@echo "  $(DATA)/audit/                              the audit trail of governed access: $(BIN)/hub audit verify"
 	@echo "  $(DATA)/rights/                             data subjects' requests and subject access packs: $(BIN)/hub rights list (docs/rights.md)"
 	@echo "  make dev                                 the Dagster UI on http://localhost:3000 (for data engineers)"

@@ -168,9 +168,10 @@ def rights(released, tmp_path_factory):
             surname.title(),
             "--dob",
             dob,
-            "--out",
-            str(hub.root / "sar"),
         )
+        written = Path(seen["sar"].stdout.split("Pack: ")[-1].strip()).parent
+        seen["pack"] = shutil.copytree(written, tmp_path_factory.mktemp("pack") / "sar")
+        seen["pack_written"] = written
         seen["refused"] = call_hub(
             "sar", "--user", "analyst", "--forename", forename, "--surname", surname, "--dob", dob
         )
@@ -185,7 +186,8 @@ def rights(released, tmp_path_factory):
         env.setenv("HUB_RETENTION_AS_OF", LATER)
         _release(instance)
         seen["after"] = _state(hub, people, seen["details"])
-        seen["list"] = call_hub("rights", "list")
+        seen["list"] = call_hub("rights", "list", "--user", "dpo")
+        seen["corrections"] = call_hub("rights", "corrections", "--user", "dpo")
         victim = (
             seen["before"]
             .query(
@@ -301,7 +303,7 @@ def test_a_subject_access_pack_lists_their_records_and_who_received_their_data(r
     sar = rights["sar"]
     assert sar.returncode == 0, sar.stderr
     assert person in sar.stdout
-    pack = hub.root / "sar"
+    pack = rights["pack"]
     held = rights["before"].query("person_id == @person")
     for feed, records in held.groupby("source_feed"):
         delivered = pd.read_csv(pack / f"records_{feed}.csv", dtype=str)
@@ -318,7 +320,10 @@ def test_a_subject_access_pack_lists_their_records_and_who_received_their_data(r
         tiers["Level 3 person_single_view"] == 1
         and tiers["Level 2 person_factors (by pseudonym)"] == 1
     )
-    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in pack.iterdir())
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in pack.iterdir())  # as written
+    written = rights["pack_written"]
+    assert written.parent == hub.root / "rights" / "sar"
+    assert not written.exists()  # the erasure took the pack with it
     from dagster_project.access import settings
 
     with pytest.MonkeyPatch.context() as env:
@@ -367,8 +372,11 @@ def test_a_restricted_person_stays_in_the_archive_but_out_of_every_computation(r
     assert person not in rights["after"]["level3"]
 
 
-def test_a_rectified_date_of_birth_reaches_level3(rights):
+def test_a_rectified_date_of_birth_reaches_level3_and_the_agencies_are_told(rights):
     assert rights["after"]["level3_dob"] == ["1999-12-31"]
+    corrections = rights["corrections"].stdout.splitlines()
+    assert corrections[0] == "feed,record_key,column_name,value,request_id"
+    assert len(corrections) > 1 and all(line.endswith(",RQ00003") for line in corrections[1:])
 
 
 def test_each_request_reports_where_it_went_and_who_had_the_data_before(rights):

@@ -161,3 +161,76 @@ def test_a_record_key_is_the_contract_key_as_delivered_and_trimmed():
         f"'TVP1' as \"VICTIM_REF\")"
     ).fetchone()
     assert key == "43/1/24|TVP1"
+
+
+def _tiny_sql() -> str:
+    """One crime victim, two records in two months, in the tables the register reads: the
+    archive, staging, int_person_records and the spine."""
+    return """
+        create schema raw; create schema staging; create schema intermediate; create schema spine;
+        create table raw.crime_victim as select * from (values
+            ('43/1/24', 'TVP1', 'S1', 1, '2024-01'), ('43/2/24', 'TVP1', 'S2', 1, '2024-02')
+        ) as t("CRIME_REF", "VICTIM_REF", _supply_id, _row_number, _partition);
+        create table staging.stg_police__crime_victim as
+            select _supply_id || '#' || _row_number as record_id,
+                   concat_ws('|', "CRIME_REF", "VICTIM_REF") as record_key, _partition as period,
+                   'JANE' as victim_first_name, 'DOE' as victim_surname,
+                   date '1990-01-02' as victim_dob, "VICTIM_REF" as victim_ref
+            from raw.crime_victim;
+        create table intermediate.int_person_records as
+            select record_id || ':victim' as person_record_id, record_id, 'police' as agency,
+                   victim_first_name as forename, victim_surname as surname,
+                   victim_dob as date_of_birth, victim_ref as agency_ref
+            from staging.stg_police__crime_victim;
+        create table spine.person_ids as
+            select person_record_id, 'P000000001' as person_id, 'crime_victim' as source_feed,
+                   split_part(split_part(person_record_id, '#', 1), 'S', 2) as period
+            from intermediate.int_person_records;
+    """
+
+
+def _tiny_warehouse() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(_tiny_sql())
+    return con
+
+
+def test_an_erasure_after_a_restriction_finds_the_records_the_restriction_took_out(tmp_path):
+    con, register = _tiny_warehouse(), Register(tmp_path / "requests.jsonl")
+    _add(register, action="restrict", person="P000000001")
+    honour.apply(con, register.requests(), FEEDS, "run1")
+    assert con.execute("select count(*) from ops.withheld_records").fetchone()[0] == 2
+    assert con.execute("select count(*) from raw.crime_victim").fetchone()[0] == 2  # kept
+    con.execute("delete from spine.person_ids")  # the next spine run withdrew the records
+    _add(register, action="erase", person="P000000001")
+    done = honour.apply(con, register.requests(), FEEDS, "run2")
+    assert done.erased_rows == 2
+    assert con.execute("select count(*) from raw.crime_victim").fetchone()[0] == 0
+    actions = con.execute("select distinct action from ops.withheld_records").fetchall()
+    assert actions == [("erase",)]  # an erasure outranks the restriction
+    prints = con.execute("select count(distinct fingerprint) from ops.rights_subjects "
+                         "where request_id = 'RQ00002'").fetchone()[0]  # fmt: skip
+    assert prints == 2  # her name and date of birth, and her police reference
+
+
+def test_a_rebuilt_warehouse_gets_back_what_the_register_was_found_to_name(tmp_path):
+    from dagster_project.platform import warehouse
+
+    register, kept = Register(tmp_path / "requests.jsonl"), tmp_path / "resolved.duckdb"
+    _add(register, action="erase", person="P000000001")
+    with warehouse.memory() as con:
+        con.execute("attach ':memory:' as old; use old")
+        con.execute(_tiny_sql())
+        con.execute("create table main.delivered as from raw.crime_victim")
+        honour.apply(con, register.requests(), FEEDS, "run1")
+        honour.keep(con, kept)
+        before = con.execute("select * from ops.rights_records order by all").fetchall()
+        # rebuilt from the agencies' files: the archive again, before the spine has run
+        con.execute("attach ':memory:' as rebuilt; use rebuilt")
+        con.execute("create schema raw; create table raw.crime_victim as from old.main.delivered")
+        assert honour.restore(con, kept)
+        assert con.execute("select * from ops.rights_records order by all").fetchall() == before
+        done = honour.apply(con, register.requests(), FEEDS, "run2")
+        assert done.resolved == 0 and done.withheld == 2 and done.erased_rows == 2
+        assert not honour.restore(con, kept)  # once applied, never restored over
+    assert oct(kept.stat().st_mode)[-3:] == "600"

@@ -53,13 +53,14 @@ def _sql(con, query: str, *params) -> list[tuple]:
     return con.execute(query, list(params)).fetchall()
 
 
-def test_a_release_publishes_three_files_after_four_passing_checks(released):
+def test_a_release_publishes_three_files_after_five_passing_checks(released):
     result = released.result
     assert result.success
     evaluations = {c.check_name: c for c in result.get_asset_check_evaluations()
                    if c.asset_key == STAGED}  # fmt: skip
     assert set(evaluations) == {
-        "no_identifiers", "disclosure_controlled", "level2_anonymous", "level3_needs_key"
+        "no_identifiers", "disclosure_controlled", "level2_anonymous", "level3_needs_key",
+        "rights_honoured",
     }  # fmt: skip
     assert all(c.passed for c in evaluations.values())
     tables = {

@@ -405,6 +405,7 @@ def event_people(contracts: dict[str, Contract]) -> str:
 def periods(contracts: dict[str, Contract]) -> str:
     selects = [
         "select\n    period,\n    supply_id,\n    count(*) as records,\n"
+        "    bit_xor(hash(record_key)) as record_keys,\n"
         "    string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by\n"
         f"from {{{{ ref('{model_name(c)}') }}}}\ngroup by period, supply_id"
         for c in contracts.values()
@@ -418,7 +419,8 @@ def periods(contracts: dict[str, Contract]) -> str:
         "-- restricted, rectified or destroyed).\n\n"
         f"with\n\nsupplies as (\n\n{_union(selects)}\n\n)\n\n"
         "select\n    period,\n    md5(string_agg(\n"
-        "        supply_id || ':' || records || ':' || coalesce(rectified_by, ''), ','\n"
+        "        supply_id || ':' || records || ':' || record_keys || ':'\n"
+        "        || coalesce(rectified_by, ''), ','\n"
         "        order by supply_id\n    )) as supplies\n"
         "from supplies\ngroup by period\n"
     )

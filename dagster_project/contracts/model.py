@@ -141,8 +141,10 @@ class Contract:
     @property
     def record_key_sql(self) -> str:
         """A record's key as SQL over its delivered columns: the `key` values, trimmed, joined
-        by `|`, as `hub rights --record` names a record and staging's `record_key` holds it."""
-        return "concat_ws('|', " + ", ".join(f'trim("{name}")' for name in self.key) + ")"
+        by `|`, as `hub rights --record` names a record and staging's `record_key` holds it (a
+        part that is missing is empty, so every key has all its parts)."""
+        parts = ", ".join(f"coalesce(trim(\"{name}\"), '')" for name in self.key)
+        return f"concat_ws('|', {parts})"
 
     def fields_for(self, role: str) -> list[Field]:
         return [f for f in self.fields if f.role == role]

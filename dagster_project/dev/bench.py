@@ -648,7 +648,7 @@ def rights(population: int, months: str, requests: int) -> None:
               f"| {applied:.0f} (peak {peak:,.0f} MiB) |")  # fmt: skip
         print(f"| `hub sar --person` (the pack written) | {sar:.1f} |")
         print(f"| `hub sar` searching the spine by name and date of birth (exit {matched}: "
-              "0 found, 3 several candidates, 1 none) | {search:.1f} |")  # fmt: skip
+              f"0 found, 3 several candidates, 1 none) | {search:.1f} |")  # fmt: skip
         print(f"| `hub rights list` | {listed:.1f} |")
         print(f"| `hub release` with the requests in force | {release_s:.0f} |")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from pathlib import Path
 
 from dagster_project.config import paths, retention_as_of
 
@@ -94,13 +93,37 @@ def _list(args: argparse.Namespace) -> int:
     from dagster_project.access import settings
     from dagster_project.rights.propagation import describe
 
+    trail = settings.trail()
+    officer = _officer(args.user, trail, "rights list")
     register = _register().requests()
     if args.request and args.request not in {r.id for r in register}:
         print(f"No request {args.request}.", file=sys.stderr)
         return 1
     with _read_only() as con:
-        lines = describe(con, register, settings.trail(), args.request)
+        lines = describe(con, register, trail, args.request)
+    shown = [r.id for r in register if args.request in (None, r.id)]
+    trail.append({"action": "rights_list", "user": args.user, "outcome": "shown",
+                  "organisation": officer.organisation, "requests": shown})  # fmt: skip
     print("\n".join(lines) or "No requests.")
+    return 0
+
+
+def _corrections(args: argparse.Namespace) -> int:
+    """The corrections in force of one feed (or every feed), as CSV, for the agency that supplies
+    it: each record key, the column, the corrected value and the request."""
+    from dagster_project.access import settings
+
+    trail = settings.trail()
+    officer = _officer(args.user, trail, "rights corrections")
+    with _read_only() as con:
+        frame = con.execute(
+            "select feed, record_key, column_name, value, request_id from wh.ops.corrections "
+            "where $feed is null or feed = $feed order by all", {"feed": args.feed}
+        ).df()  # fmt: skip
+    trail.append({"action": "rights_corrections", "user": args.user, "outcome": "shown",
+                  "organisation": officer.organisation, "feed": args.feed,
+                  "rows": len(frame)})  # fmt: skip
+    print(frame.to_csv(index=False), end="")
     return 0
 
 
@@ -140,8 +163,8 @@ def _sar(args: argparse.Namespace) -> int:
                 )
                 for c in found:
                     print(
-                        f"  {c.person_id}  match probability {c.probability:.4f}  "
-                        f"{c.records} record(s): {c.feeds}"
+                        f"  {c.person_id}  match probability {c.probability:.4f} "
+                        f"({c.matching} of their {c.records} records match; {c.feeds})"
                     )
                 return 1 if not found else 3
             chosen = one.person_id
@@ -151,11 +174,11 @@ def _sar(args: argparse.Namespace) -> int:
                 "user": args.user,
                 "organisation": officer.organisation,
                 "person_ids": [chosen],
-                "outcome": "pack written",
+                "outcome": "requested",  # before the pack, so that the pack lists it too
             }
         )
         request_id = f"SAR{entry['seq']:06d}"
-        folder = Path(args.out) if args.out else where.rights / "sar" / request_id
+        folder = where.rights / "sar" / request_id
         requests = [r for r in _register().requests() if r.person == chosen]
         written = subject_access.write_pack(
             con,
@@ -212,7 +235,9 @@ def add_parsers(sub) -> None:
         help="erase, restrict, lift or rectify a person's or a "
         "record's data, and list the requests (an officer's command)",
     )
-    r.add_argument("action", choices=["erase", "restrict", "lift", "rectify", "list"])
+    r.add_argument(
+        "action", choices=["erase", "restrict", "lift", "rectify", "list", "corrections"]
+    )
     r.add_argument("--user", help="you, an officer of the access policy (admin or dpo)")
     r.add_argument("--person", help="a person ID of the spine")
     r.add_argument("--feed", help="with --record: one source record's feed")
@@ -225,7 +250,7 @@ def add_parsers(sub) -> None:
     )
     r.add_argument("--value", help="rectify: the correct value (a date as YYYY-MM-DD)")
     r.add_argument("--reason", help="why (the subject's request, the court order ...)")
-    r.set_defaults(func=_refused(lambda a: _list(a) if a.action == "list" else _needs_user(a)))
+    r.set_defaults(func=_refused(_rights))
 
     s = sub.add_parser("sar", help="a subject access request: find the person, write their pack")
     s.add_argument("--user", required=True, help="you, an officer of the access policy")
@@ -234,7 +259,6 @@ def add_parsers(sub) -> None:
     s.add_argument("--dob", required=True, help="date of birth, YYYY-MM-DD")
     s.add_argument("--postcode")
     s.add_argument("--person", help="the candidate chosen, when the search named several")
-    s.add_argument("--out", help="the pack's folder (default data/rights/sar/<request>)")
     s.set_defaults(func=_refused(_sar))
 
     t = sub.add_parser(
@@ -245,7 +269,8 @@ def add_parsers(sub) -> None:
     t.set_defaults(func=_retention)
 
 
-def _needs_user(args: argparse.Namespace) -> int:
+def _rights(args: argparse.Namespace) -> int:
     if not args.user:
         raise ValueError(f"rights {args.action} needs --user (an officer of the access policy)")
-    return _request(args)
+    reads = {"list": _list, "corrections": _corrections}
+    return reads.get(args.action, _request)(args)

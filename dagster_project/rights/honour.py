@@ -138,9 +138,13 @@ def _resolve(con, request: Request, contracts: dict[str, Contract], salt: str, n
     """The records a request names, found once, with the subject's fingerprints for a person
     erased or restricted."""
     if request.person:
+        spine = "spine.person_ids" if exists(con, "spine", "person_ids") else (
+            "(select null as person_record_id, null as source_feed, null as period, "
+            "null as person_id limit 0)"  # the spine has not run here: nobody to find
+        )  # fmt: skip
         rows = con.execute(
             "select split_part(person_record_id, ':', 1), split_part(person_record_id, ':', 2), "
-            "source_feed, period from spine.person_ids where person_id = ?",
+            f"source_feed, period from {spine} where person_id = ?",
             [request.person],
         ).fetchall()
         con.execute(
@@ -167,6 +171,23 @@ def _resolve(con, request: Request, contracts: dict[str, Contract], salt: str, n
                 + _fingerprints("mentions", "agency")
                 + ")",
                 {"id": request.id, "salt": salt},
+            )
+        # A person restricted before is no longer in the spine: their records and prints are
+        # those the earlier request found.
+        con.execute(
+            "insert into ops.rights_records select distinct $id, feed, record_key, record_id, "
+            "role, person_id, period, 'an earlier request', $now from ops.rights_records r "
+            "where person_id = $person and request_id <> $id and not exists (select 1 from "
+            "ops.rights_records x where x.request_id = $id and x.feed = r.feed "
+            "and x.record_key = r.record_key)",
+            {"id": request.id, "person": request.person, "now": now},
+        )
+        if request.action in WITHHOLDS:
+            con.execute(
+                "insert into ops.rights_subjects select distinct $id, fingerprint "
+                "from ops.rights_subjects where request_id in (select request_id from "
+                "ops.rights_records where person_id = $person and request_id <> $id)",
+                {"id": request.id, "person": request.person},
             )
     else:
         c = contracts[request.feed]
@@ -205,6 +226,9 @@ DERIVED = {
     "spine.person_links": "select 1 from {db}spine.person_links t join named "
     "on named.record_id in (split_part(t.person_record_id_l, ':', 1), "
     "split_part(t.person_record_id_r, ':', 1))",
+    "spine.review_queue": "select 1 from {db}spine.review_queue t join named "
+    "on named.record_id in (split_part(t.person_record_id_l, ':', 1), "
+    "split_part(t.person_record_id_r, ':', 1))",
     "level3.person_timeline": "select 1 from {db}level3.person_timeline t "
     "join persons using (person_id)",
     "level3.person_single_view": "select 1 from {db}level3.person_single_view t "
@@ -215,14 +239,18 @@ DERIVED = {
 def name_person(con: duckdb.DuckDBPyConnection, person_id: str, db: str = "") -> None:
     """`named` and `persons` (the temp tables DERIVED reads) for one person: the records the
     spine gives them, and those a request about them named (a restricted person's are no
-    longer in the spine)."""
+    longer in the spine), each with the role the person has in it (`roles`)."""
     con.execute(
         f"""
         create or replace temp table named as
-        select distinct split_part(person_record_id, ':', 1) as record_id
-        from {db}spine.person_ids where person_id = $p
-        union
-        select record_id from {db}ops.rights_records where person_id = $p and record_id is not null
+        select record_id, list(distinct role order by role) as roles from (
+            select split_part(person_record_id, ':', 1) as record_id,
+                   split_part(person_record_id, ':', 2) as role
+            from {db}spine.person_ids where person_id = $p
+            union
+            select record_id, role from {db}ops.rights_records
+            where person_id = $p and record_id is not null
+        ) group by record_id
     """,
         {"p": person_id},
     )
@@ -282,10 +310,15 @@ def _later_supplies(con, requests: list[Request], contracts, salt: str, now) -> 
     con.execute(
         f"""
         insert into ops.rights_records
-        select distinct s.request_id, m.feed, m.record_key, m.record_id, m.role, null, m.period,
-               'later supply', $now
+        with subject as (  -- the person each request names, for the records found for it
+            select request_id, any_value(person_id) as person_id from ops.rights_records
+            where person_id is not null group by 1
+        )
+        select distinct s.request_id, m.feed, m.record_key, m.record_id, m.role,
+               subject.person_id, m.period, 'later supply', $now
         from ({_fingerprints("mentions", "agency")}) m
         join ops.rights_subjects s using (fingerprint)
+        left join subject using (request_id)
         where s.request_id in (select unnest($subjects))
           and not exists (select 1 from ops.rights_records r where r.request_id = s.request_id
                           and r.feed = m.feed and r.record_key = m.record_key)
@@ -312,6 +345,45 @@ def _correction(request: Request, contract: Contract, role: str | None) -> tuple
     if field.type == "date":
         value = dt.date.fromisoformat(value).strftime(date_format(contract, field))
     return column, value
+
+
+# What the register's requests were found to name, kept beside the register too (the copy is
+# encrypted with the warehouse's key), so that a warehouse rebuilt from the agencies' files
+# still knows the records and the people it must leave out.
+KEPT = ("rights_salt", "rights_resolved", "rights_records", "rights_subjects", "rights_log")
+
+
+def keep(con: duckdb.DuckDBPyConnection, path) -> None:
+    """Copy what the register was found to name (KEPT) to the encrypted file at `path`."""
+    from dagster_project.platform import warehouse
+
+    fresh = path.with_suffix(".new")
+    fresh.unlink(missing_ok=True)
+    warehouse.attach(con, fresh, "kept", "warehouse")
+    try:
+        for table in KEPT:
+            con.execute(f"create table kept.main.{table} as select * from ops.{table}")
+    finally:
+        con.execute("detach kept")
+    fresh.chmod(0o600)  # whatever the umask of the process: it names people
+    fresh.replace(path)
+
+
+def restore(con: duckdb.DuckDBPyConnection, path) -> bool:
+    """Into a warehouse that has never applied the register (a new or rebuilt one), what an
+    earlier one found (keep); whether there was anything to restore."""
+    from dagster_project.platform import warehouse
+
+    ensure(con)
+    if not path.exists() or con.execute("select count(*) from ops.rights_resolved").fetchone()[0]:
+        return False
+    warehouse.attach(con, path, "kept", "warehouse", read_only=True)
+    try:
+        for table in KEPT:
+            con.execute(f"insert into ops.{table} select * from kept.main.{table}")
+    finally:
+        con.execute("detach kept")
+    return True
 
 
 def apply(
@@ -418,7 +490,8 @@ def erase_from_archive(
     present = {
         r[0]
         for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw'"
+            "select table_name from information_schema.tables where table_schema = 'raw' "
+            "and table_catalog = current_database()"
         ).fetchall()
     }
     for feed in (f for f in feeds if f in present and f in contracts):
@@ -483,12 +556,15 @@ def honoured(con: duckdb.DuckDBPyConnection, requests: list[Request]) -> tuple[b
              where split_part(q.person_record_id_l, ':', 1) in (select record_id from named)
                 or split_part(q.person_record_id_r, ':', 1) in (select record_id from named)),
             (select count(*) from level3.main.person_timeline
-             where person_id in (select person_id from named)),
+             where person_id in (select person_id from named
+                                 where request_id in (select unnest($people)))),
             (select count(*) from ({_fingerprints(LEVEL3_PEOPLE, "agency")}) m
              join wh.ops.rights_subjects s using (fingerprint)
              where s.request_id in (select unnest($ids)))
         """,
-        {"ids": ids, "salt": salt},
+        # a person's other records stay when one record of theirs is named: their ID is
+        # checked for the requests that name the person
+        {"ids": ids, "people": [r.id for r in held if r.person], "salt": salt},
     ).fetchone()
     figures = {
         "requests in force that withhold": len(ids),

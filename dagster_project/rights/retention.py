@@ -23,6 +23,7 @@ import duckdb
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive
 from dagster_project.ingest.suites import date_format
+from dagster_project.ingest.supplies import sha256
 
 # The files around the archive: a loaded supply's landing folder is kept long enough to re-run
 # its month without asking the agency again; a refused one long enough for the agency to see
@@ -133,13 +134,18 @@ def sweep(con: duckdb.DuckDBPyConnection, root: Path, as_of: dt.date) -> dict[st
     Returns how many folders of each went. `root` is the data folder; the register's paths
     are checked to lie inside it before anything is removed."""
     removed = {"landing": 0, "quarantine": 0}
+    # A month's folder, only while it holds the very file the archive has: a supply landed
+    # since (a re-delivery not yet ingested) stays.
     loaded = con.execute(
-        "select agency, feed, period from ops.supply_register where status = 'loaded' "
-        "and processed_at < ?",
+        "select agency, feed, period, source_file, file_sha256 from ops.supply_register "
+        "where status in ('loaded', 'destroyed') and processed_at < ?",
         [as_of - dt.timedelta(days=LANDING_DAYS)],
     ).fetchall()
-    for agency, feed, period in loaded:
-        removed["landing"] += _remove(root / "landing" / agency / feed / period, root)
+    for agency, feed, period, name, sha in loaded:
+        folder = root / "landing" / agency / feed / period
+        delivered = folder / (name or "")
+        if name and delivered.is_file() and sha256(delivered) == sha:
+            removed["landing"] += _remove(folder, root)
     refused = con.execute(
         "select quarantine_path from ops.supply_register where status = 'quarantined' "
         "and quarantine_path is not null and processed_at < ?",
@@ -151,8 +157,8 @@ def sweep(con: duckdb.DuckDBPyConnection, root: Path, as_of: dt.date) -> dict[st
 
 
 def _remove(folder: Path, root: Path) -> int:
-    folder = folder.absolute()
-    if not folder.is_dir() or root.absolute() not in folder.parents:
+    folder = folder.resolve()
+    if not folder.is_dir() or root.resolve() not in folder.parents:
         return 0
     shutil.rmtree(folder)
     return 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from dagster_project.rights import honour
 
 # The entries of the trail that show a person's data leaving the hub, and what they record.
 DISCLOSED = ("returned", "approved", "written")
+PACK = "pack.json"  # whose pack a folder is
 ENTRY_COLUMNS = (
     "seq",
     "time",
@@ -44,8 +47,9 @@ ENTRY_COLUMNS = (
 class Candidate:
     person_id: str
     probability: float  # the model's match probability of the best record of theirs
-    records: int
-    feeds: str
+    matching: int  # their records the subject's details match
+    records: int  # all their records
+    feeds: str  # every feed their records are in
 
 
 def candidates(
@@ -80,12 +84,17 @@ def candidates(
         threshold_match_probability=model.REVIEW,
     )
     rows = con.execute(f"""
-        select p.person_id, max(s.match_probability), count(distinct p.person_record_id),
+        with best as (
+            select p.person_id, max(s.match_probability) as probability,
+                   count(distinct p.person_record_id) as matching
+            from {scored.physical_name} s
+            join wh.spine.person_ids p on p.person_record_id in (s.unique_id_l, s.unique_id_r)
+            group by 1
+        )
+        select b.person_id, b.probability, b.matching, count(*),
                string_agg(distinct p.source_feed, ', ' order by p.source_feed)
-        from {scored.physical_name} s
-        join wh.spine.person_ids p
-          on p.person_record_id in (s.unique_id_l, s.unique_id_r)
-        group by 1 order by 2 desc, 1
+        from best b join wh.spine.person_ids p using (person_id)
+        group by all order by b.probability desc, b.person_id
     """).fetchall()
     return [Candidate(*r) for r in rows]
 
@@ -112,14 +121,15 @@ def write_pack(
     tiers, their rights requests and the audit entries naming them. Returns rows per file."""
     honour.name_person(con, person_id, "wh.")
     written: dict[str, int] = {}
-    for name in contracts:
+    for name, contract in contracts.items():
         if not honour.exists(con, "raw", name):
             continue
         frame = con.execute(
-            f'select r.* from wh.raw."{name}" r join named '
+            f'select r.*, named.roles as _roles from wh.raw."{name}" r join named '
             f"on named.record_id = r._supply_id || '#' || r._row_number order by all"
         ).df()
         if len(frame):
+            frame = _theirs_only(frame, contract)
             written[f"records_{name}.csv"] = _csv(folder / f"records_{name}.csv", frame)
     derived = pd.DataFrame(list(tiers.items()), columns=["where", "rows"])
     written["held_in.csv"] = _csv(folder / "held_in.csv", derived)
@@ -129,11 +139,35 @@ def write_pack(
     written["audit_entries.csv"] = _csv(folder / "audit_entries.csv", disclosures)
     asked = pd.DataFrame([vars(r) for r in requests]) if requests else pd.DataFrame()
     written["rights_requests.csv"] = _csv(folder / "rights_requests.csv", asked)
+    write_private(folder / PACK, json.dumps({"person_id": person_id, "request": request_id}))
     write_private(
         folder / "index.html",
         _html(person_id, request_id, written, derived, disclosures, contracts),
     )
     return written
+
+
+def _theirs_only(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """A feed's rows as delivered, less what they say of anyone else: a record naming a victim
+    and an offender shows the subject's columns and the event's, and the other person's
+    columns blank (their data is theirs to ask for)."""
+    frame = frame.copy()
+    for role in contract.roles:
+        columns = [f.name for f in contract.fields_for(role)]
+        someone_else = ~frame["_roles"].apply(lambda roles, r=role: r in list(roles))
+        frame.loc[someone_else, columns] = None
+    return frame.drop(columns="_roles")
+
+
+def remove_packs(folder: Path, person_ids: set[str]) -> int:
+    """Delete the subject access packs under `folder` of the people given (erased: a copy of
+    their records must not outlive the erasure); returns how many went."""
+    removed = 0
+    for meta in folder.glob(f"*/{PACK}"):
+        if json.loads(meta.read_text()).get("person_id") in person_ids:
+            shutil.rmtree(meta.parent)
+            removed += 1
+    return removed
 
 
 def _csv(path: Path, frame: pd.DataFrame) -> int:

@@ -14,7 +14,7 @@ from dagster_project.defs.automation import after_upstream
 from dagster_project.defs.ingest.assets import asset_key
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.platform.warehouse import transaction
-from dagster_project.rights import honour, retention
+from dagster_project.rights import honour, retention, subject_access
 from dagster_project.rights.register import Register
 
 RETENTION = dg.AssetKey(["ops", "retention"])
@@ -85,6 +85,7 @@ def retention_applied(
             "by feed": dg.MetadataValue.md(_table(destroyed)),
             "landing folders removed": swept.get("landing", 0),
             "quarantine folders removed": swept.get("quarantine", 0),
+            "subject access packs removed": swept.get("subject access packs", 0),
         }
     )
 
@@ -102,10 +103,18 @@ def retention_applied(
 def rights_applied(
     context: dg.AssetExecutionContext, duckdb: WarehouseResource
 ) -> dg.MaterializeResult:
-    requests = Register(paths().rights / "requests.jsonl").requests()
+    where = paths()
+    requests = Register(where.rights / "requests.jsonl").requests()
+    kept = where.rights / "resolved.duckdb"
     with duckdb.get_connection() as con:
+        if honour.restore(con, kept):
+            context.log.warning(f"The warehouse had not applied the register: restored {kept.name}")
         done = honour.apply(con, requests, load_contracts(), context.run.run_id)
-    if done.resolved or done.found_later or done.erased_rows:
+        if requests:
+            honour.keep(con, kept)
+    erased = {r.person for r in requests if r.action == "erase" and r.person}
+    packs = subject_access.remove_packs(where.rights / "sar", erased)
+    if done.resolved or done.found_later or done.erased_rows or packs:
         settings.trail().append(
             {
                 "action": "rights",
@@ -115,6 +124,7 @@ def rights_applied(
                 "first_applied": done.resolved,
                 "later_records": done.found_later,
                 "archive_rows_erased": done.erased_rows,
+                "subject_access_packs_removed": packs,
                 "run": context.run.run_id,
             }
         )
@@ -132,5 +142,6 @@ def rights_applied(
             "found in later supplies": done.found_later,
             "values rectified": done.corrected,
             "archive rows erased": done.erased_rows,
+            "subject access packs of erased people removed": packs,
         }
     )

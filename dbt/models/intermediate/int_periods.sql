@@ -13,6 +13,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_health__ae_assaults') }}
     group by period, supply_id
@@ -23,6 +24,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_ambulance__ambulance_calls') }}
     group by period, supply_id
@@ -33,6 +35,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_council__asb') }}
     group by period, supply_id
@@ -43,6 +46,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_btp__btp_crimes') }}
     group by period, supply_id
@@ -53,6 +57,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_buses__bus_incidents') }}
     group by period, supply_id
@@ -63,6 +68,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_police__crime_offence') }}
     group by period, supply_id
@@ -73,6 +79,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_police__crime_offender') }}
     group by period, supply_id
@@ -83,6 +90,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_police__crime_victim') }}
     group by period, supply_id
@@ -93,6 +101,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_fire__deliberate_fires') }}
     group by period, supply_id
@@ -103,6 +112,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_police__detection_status') }}
     group by period, supply_id
@@ -113,6 +123,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_health__drug_alcohol_admissions') }}
     group by period, supply_id
@@ -123,6 +134,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_police__drug_tests') }}
     group by period, supply_id
@@ -133,6 +145,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_drug_services__drug_treatment_adults') }}
     group by period, supply_id
@@ -143,6 +156,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_drug_services__drug_treatment_young_people') }}
     group by period, supply_id
@@ -153,6 +167,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_environment_agency__illegal_dumping') }}
     group by period, supply_id
@@ -163,6 +178,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_police__incidents') }}
     group by period, supply_id
@@ -173,6 +189,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_probation__oasys') }}
     group by period, supply_id
@@ -183,6 +200,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_police__ppo') }}
     group by period, supply_id
@@ -193,6 +211,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_prisons__prison_releases') }}
     group by period, supply_id
@@ -203,6 +222,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_rail__rail_tram_incidents') }}
     group by period, supply_id
@@ -213,6 +233,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_council__school_exclusions') }}
     group by period, supply_id
@@ -223,6 +244,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_police__stop_search') }}
     group by period, supply_id
@@ -233,6 +255,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_environment_agency__waste_sites') }}
     group by period, supply_id
@@ -243,6 +266,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_yoi__yoi_releases') }}
     group by period, supply_id
@@ -253,6 +277,7 @@ supplies as (
         period,
         supply_id,
         count(*) as records,
+        bit_xor(hash(record_key)) as record_keys,
         string_agg(distinct rectified_by, ',' order by rectified_by) as rectified_by
     from {{ ref('stg_yos__yos_assessments') }}
     group by period, supply_id
@@ -262,7 +287,8 @@ supplies as (
 select
     period,
     md5(string_agg(
-        supply_id || ':' || records || ':' || coalesce(rectified_by, ''), ','
+        supply_id || ':' || records || ':' || record_keys || ':'
+        || coalesce(rectified_by, ''), ','
         order by supply_id
     )) as supplies
 from supplies

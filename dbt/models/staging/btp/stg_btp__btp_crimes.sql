@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("Crime_Ref")) as record_key,
+        concat_ws('|', coalesce(trim("Crime_Ref"), '')) as record_key,
         *
     from {{ source('raw', 'btp_crimes') }}
 

@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("Ref")) as record_key,
+        concat_ws('|', coalesce(trim("Ref"), '')) as record_key,
         *
     from {{ source('raw', 'bus_incidents') }}
 

@@ -8,7 +8,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("Case Ref")) as record_key,
+        concat_ws('|', coalesce(trim("Case Ref"), '')) as record_key,
         *
     from {{ source('raw', 'asb') }}
 

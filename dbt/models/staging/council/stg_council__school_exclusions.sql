@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("Exclusion ID")) as record_key,
+        concat_ws('|', coalesce(trim("Exclusion ID"), '')) as record_key,
         *
     from {{ source('raw', 'school_exclusions') }}
 

@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("EPISODEID")) as record_key,
+        concat_ws('|', coalesce(trim("EPISODEID"), '')) as record_key,
         *
     from {{ source('raw', 'drug_treatment_adults') }}
 

@@ -8,7 +8,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("Episode ID")) as record_key,
+        concat_ws('|', coalesce(trim("Episode ID"), '')) as record_key,
         *
     from {{ source('raw', 'drug_treatment_young_people') }}
 

@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("INCIDENT_REF")) as record_key,
+        concat_ws('|', coalesce(trim("INCIDENT_REF"), '')) as record_key,
         *
     from {{ source('raw', 'illegal_dumping') }}
 

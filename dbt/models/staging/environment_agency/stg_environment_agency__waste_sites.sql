@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("SITE_REF")) as record_key,
+        concat_ws('|', coalesce(trim("SITE_REF"), '')) as record_key,
         *
     from {{ source('raw', 'waste_sites') }}
 

@@ -8,7 +8,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("IncidentNumber")) as record_key,
+        concat_ws('|', coalesce(trim("IncidentNumber"), '')) as record_key,
         *
     from {{ source('raw', 'deliberate_fires') }}
 

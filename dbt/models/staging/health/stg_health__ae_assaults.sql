@@ -8,7 +8,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("attendance_id")) as record_key,
+        concat_ws('|', coalesce(trim("attendance_id"), '')) as record_key,
         *
     from {{ source('raw', 'ae_assaults') }}
 

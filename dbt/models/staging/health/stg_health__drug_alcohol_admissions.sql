@@ -8,7 +8,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("spell_id")) as record_key,
+        concat_ws('|', coalesce(trim("spell_id"), '')) as record_key,
         *
     from {{ source('raw', 'drug_alcohol_admissions') }}
 

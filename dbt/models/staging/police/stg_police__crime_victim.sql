@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("CRIME_REF"), trim("VICTIM_REF")) as record_key,
+        concat_ws('|', coalesce(trim("CRIME_REF"), ''), coalesce(trim("VICTIM_REF"), '')) as record_key,
         *
     from {{ source('raw', 'crime_victim') }}
 

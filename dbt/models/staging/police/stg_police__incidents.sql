@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("INC_URN")) as record_key,
+        concat_ws('|', coalesce(trim("INC_URN"), '')) as record_key,
         *
     from {{ source('raw', 'incidents') }}
 

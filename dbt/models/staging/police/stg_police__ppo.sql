@@ -8,7 +8,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("OFFENDER_REF")) as record_key,
+        concat_ws('|', coalesce(trim("OFFENDER_REF"), '')) as record_key,
         *
     from {{ source('raw', 'ppo') }}
 

@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("SEARCH_REF")) as record_key,
+        concat_ws('|', coalesce(trim("SEARCH_REF"), '')) as record_key,
         *
     from {{ source('raw', 'stop_search') }}
 

@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("PRISON_NUMBER")) as record_key,
+        concat_ws('|', coalesce(trim("PRISON_NUMBER"), '')) as record_key,
         *
     from {{ source('raw', 'prison_releases') }}
 

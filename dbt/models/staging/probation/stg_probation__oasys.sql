@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("ASSESSMENT_ID")) as record_key,
+        concat_ws('|', coalesce(trim("ASSESSMENT_ID"), '')) as record_key,
         *
     from {{ source('raw', 'oasys') }}
 

@@ -7,7 +7,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("Incident Number")) as record_key,
+        concat_ws('|', coalesce(trim("Incident Number"), '')) as record_key,
         *
     from {{ source('raw', 'rail_tram_incidents') }}
 

@@ -8,7 +8,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("PRISON_NUMBER")) as record_key,
+        concat_ws('|', coalesce(trim("PRISON_NUMBER"), '')) as record_key,
         *
     from {{ source('raw', 'yoi_releases') }}
 

@@ -8,7 +8,7 @@ with
 delivered as (
 
     select
-        concat_ws('|', trim("assessment_no")) as record_key,
+        concat_ws('|', coalesce(trim("assessment_no"), '')) as record_key,
         *
     from {{ source('raw', 'yos_assessments') }}
 
