@@ -636,7 +636,7 @@ def rights(population: int, months: str, requests: int) -> None:
                                   "--surname", subject[1], "--dob", subject[2]], env=env,
                                  capture_output=True, text=True).returncode  # fmt: skip
         search = time.perf_counter() - search
-        listed, _, _ = _timed([*hub, "rights", "list"], env)
+        listed, _, _ = _timed([*hub, "rights", "list", "--user", "dpo"], env)
         release_s, _, _ = _timed([*hub, "release"], env)
         with _warehouse(root) as con:
             withheld = con.execute("select count(*) from ops.withheld_records").fetchone()[0]
