@@ -234,3 +234,26 @@ def test_a_rebuilt_warehouse_gets_back_what_the_register_was_found_to_name(tmp_p
         assert done.resolved == 0 and done.withheld == 2 and done.erased_rows == 2
         assert not honour.restore(con, kept)  # once applied, never restored over
     assert oct(kept.stat().st_mode)[-3:] == "600"
+
+
+def test_a_month_past_retention_is_destroyed_and_registered_so(tmp_path):
+    from dagster_project.ingest import archive
+
+    contract = FEEDS["school_exclusions"]  # "Until the pupil's 25th birthday": a quote in it
+    con = duckdb.connect()
+    archive.ensure(con, contract)
+    con.execute(
+        'insert into raw.school_exclusions ("Date Of Birth", _partition) values '
+        "('1990-01-01', '2014-03'), ('2010-01-01', '2024-03'), (null, '2024-03')"
+    )
+    archive.register(con, {"supply_id": "s1", "feed": contract.name, "period": "2014-03",
+                           "status": "loaded"})  # fmt: skip
+    gone = retention.destroy(con, contract, dt.date(2025, 1, 31))
+    assert (gone.rows, gone.months, gone.undated, gone.oldest_month) == (
+        1,
+        ("2014-03",),
+        1,
+        "2024-03",
+    )
+    status, reason = con.execute("select status, reason from ops.supply_register").fetchone()
+    assert status == "destroyed" and "pupil's 25th birthday" in reason

@@ -157,7 +157,7 @@ def ingest(
         # enters the archive, whoever re-delivers it.
         erased = erase_from_archive(con, {contract.name: contract}, "ingest", archive.now(), period)
         day = as_of or retention_as_of()
-        expired = retention.destroy(con, contract, day, period).rows
+        expired = retention.expire(con, contract, day, period)
         if expired == len(supply.frame):  # all of it: the month is registered as destroyed
             row.update(status="destroyed", reason=f"past retention on {day}: "
                        f"{contract.retention.text}")  # fmt: skip

@@ -81,32 +81,34 @@ def due(con: duckdb.DuckDBPyConnection, contract: Contract, as_of: dt.date) -> t
     ).fetchone()
 
 
-def destroy(
+def expire(
     con: duckdb.DuckDBPyConnection, contract: Contract, as_of: dt.date, partition: str | None = None
-) -> Destroyed:
-    """Delete the feed's rows past retention on `as_of` (of one month only, given `partition`),
-    and mark the supplies of months left empty as destroyed in the supply register. The caller
-    holds the transaction."""
-    table, until = archive.table(contract), kept_until_sql(contract)
-    where = f"{until} < ?" + (" and _partition = ?" if partition else "")
+) -> int:
+    """Delete the feed's rows past retention on `as_of` (of one month only, given `partition`:
+    an ingest); how many went. The caller holds the transaction."""
+    where = f"{kept_until_sql(contract)} < ?" + (" and _partition = ?" if partition else "")
     params = [as_of, partition] if partition else [as_of]
-    months_before = {
-        r[0] for r in con.execute(f"select distinct _partition from {table}").fetchall()
-    }
-    (rows,) = con.execute(f"select count(*) from {table} where {where}", params).fetchone()
-    if rows:
-        con.execute(f"delete from {table} where {where}", params)
-    months_after = {
-        r[0] for r in con.execute(f"select distinct _partition from {table}").fetchall()
-    }
-    emptied = tuple(sorted(months_before - months_after))
+    return con.execute(f"delete from {archive.table(contract)} where {where}", params).fetchone()[0]
+
+
+def destroy(con: duckdb.DuckDBPyConnection, contract: Contract, as_of: dt.date) -> Destroyed:
+    """Delete the feed's rows past retention on `as_of`, and mark the supplies of months left
+    empty as destroyed in the supply register. The caller holds the transaction."""
+    table = archive.table(contract)
+
+    def months() -> set[str]:
+        return {r[0] for r in con.execute(f"select distinct _partition from {table}").fetchall()}
+
+    before = months()
+    rows = expire(con, contract, as_of)
+    emptied = tuple(sorted(before - months())) if rows else ()
     if emptied:
         con.execute(
-            "update ops.supply_register set status = 'destroyed', "
-            f"reason = 'past retention on {as_of.isoformat()}: {contract.retention.text}' "
-            f"where feed = ? and status = 'loaded' and period in ({', '.join('?' * len(emptied))})",
-            [contract.name, *emptied],
-        )
+            "update ops.supply_register set status = 'destroyed', reason = ? where feed = ? "
+            f"and status = 'loaded' and period in ({', '.join('?' * len(emptied))})",
+            [f"past retention on {as_of.isoformat()}: {contract.retention.text}", contract.name,
+             *emptied],
+        )  # fmt: skip
     _, undated = due(con, contract, as_of)
     oldest = con.execute(f"select min(_partition) from {table}").fetchone()[0]
     return Destroyed(contract.name, rows, emptied, undated, oldest)
