@@ -56,7 +56,7 @@ def retention_applied(
     with duckdb.get_connection() as con, transaction(con):
         held = retention.oldest_months(con, contracts)
         destroyed = [retention.destroy(con, contracts[f], as_of) for f, m in held.items() if m]
-        swept = retention.sweep(con, paths().root, as_of) if held else {}
+        swept = retention.sweep(con, paths().root, as_of)
     rows = {d.feed: d.rows for d in destroyed if d.rows}
     if rows or any(swept.values()):
         settings.trail().append(
@@ -83,9 +83,9 @@ def retention_applied(
             "as of": as_of.isoformat(),
             "rows destroyed": sum(rows.values()),
             "by feed": dg.MetadataValue.md(_table(destroyed)),
-            "landing folders removed": swept.get("landing", 0),
-            "quarantine folders removed": swept.get("quarantine", 0),
-            "subject access packs removed": swept.get("subject access packs", 0),
+            "landing folders removed": swept["landing"],
+            "quarantine folders removed": swept["quarantine"],
+            "subject access packs removed": swept["subject access packs"],
         }
     )
 
