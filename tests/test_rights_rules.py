@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 
 import duckdb
 import pytest
 
 from dagster_project.contracts.model import ContractError, load_contracts, parse_contract
 from dagster_project.people import ids
-from dagster_project.rights import honour, retention
+from dagster_project.rights import honour, retention, subject_access
 from dagster_project.rights.register import Register, RequestError, active
 
 FEEDS = load_contracts()
@@ -257,3 +258,18 @@ def test_a_month_past_retention_is_destroyed_and_registered_so(tmp_path):
     )
     status, reason = con.execute("select status, reason from ops.supply_register").fetchone()
     assert status == "destroyed" and "pupil's 25th birthday" in reason
+
+
+def test_a_subject_access_pack_goes_when_its_person_is_erased_or_its_days_are_up(tmp_path):
+    def pack(name: str, person: str, written: str | None) -> None:
+        (tmp_path / name).mkdir()
+        meta = {"person_id": person, "request": name} | ({"written": written} if written else {})
+        (tmp_path / name / subject_access.PACK).write_text(json.dumps(meta))
+
+    pack("SAR1", "P1", "2025-01-01")
+    pack("SAR2", "P2", "2025-01-20")
+    pack("SAR3", "P3", None)  # written before packs carried their date: treated as old
+    pack("SAR4", "P4", "2025-01-25")
+    assert subject_access.remove_packs(tmp_path, {"P4"}) == 1
+    assert subject_access.remove_packs(tmp_path, written_before=dt.date(2025, 1, 15)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["SAR2"]

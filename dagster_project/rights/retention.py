@@ -27,9 +27,10 @@ from dagster_project.ingest.supplies import sha256
 
 # The files around the archive: a loaded supply's landing folder is kept long enough to re-run
 # its month without asking the agency again; a refused one long enough for the agency to see
-# why and send another (docs/rights.md).
+# why and send another; a subject access pack long enough to send it (docs/rights.md).
 LANDING_DAYS = 30
 QUARANTINE_DAYS = 90
+PACK_DAYS = 30
 
 MONTH_END = "last_day(strptime(_partition || '-01', '%Y-%m-%d'))::date"
 

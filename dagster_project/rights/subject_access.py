@@ -139,7 +139,12 @@ def write_pack(
     written["audit_entries.csv"] = _csv(folder / "audit_entries.csv", disclosures)
     asked = pd.DataFrame([vars(r) for r in requests]) if requests else pd.DataFrame()
     written["rights_requests.csv"] = _csv(folder / "rights_requests.csv", asked)
-    write_private(folder / PACK, json.dumps({"person_id": person_id, "request": request_id}))
+    write_private(
+        folder / PACK,
+        json.dumps(
+            {"person_id": person_id, "request": request_id, "written": dt.date.today().isoformat()}
+        ),
+    )
     write_private(
         folder / "index.html",
         _html(person_id, request_id, written, derived, disclosures, contracts),
@@ -159,12 +164,18 @@ def _theirs_only(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     return frame.drop(columns="_roles")
 
 
-def remove_packs(folder: Path, person_ids: set[str]) -> int:
+def remove_packs(
+    folder: Path, person_ids: set[str] = frozenset(), written_before: dt.date | None = None
+) -> int:
     """Delete the subject access packs under `folder` of the people given (erased: a copy of
-    their records must not outlive the erasure); returns how many went."""
+    their records must not outlive the erasure) and those written before `written_before`
+    (retention); returns how many went."""
     removed = 0
     for meta in folder.glob(f"*/{PACK}"):
-        if json.loads(meta.read_text()).get("person_id") in person_ids:
+        pack = json.loads(meta.read_text())
+        written = dt.date.fromisoformat(pack["written"]) if "written" in pack else None
+        stale = written_before is not None and (written is None or written < written_before)
+        if pack.get("person_id") in person_ids or stale:
             shutil.rmtree(meta.parent)
             removed += 1
     return removed

@@ -3,6 +3,7 @@ release run (and after every new supply), before dbt reads the archive. Retentio
 what is past each contract's period; the register's erasures, restrictions and rectifications
 become the tables staging honours (docs/rights.md). Both are audited."""
 
+import datetime as dt
 import functools
 
 import dagster as dg
@@ -57,6 +58,9 @@ def retention_applied(
         held = retention.oldest_months(con, contracts)
         destroyed = [retention.destroy(con, contracts[f], as_of) for f, m in held.items() if m]
         swept = retention.sweep(con, paths().root, as_of)
+    swept["subject access packs"] = subject_access.remove_packs(
+        paths().rights / "sar", written_before=as_of - dt.timedelta(days=retention.PACK_DAYS)
+    )
     rows = {d.feed: d.rows for d in destroyed if d.rows}
     if rows or any(swept.values()):
         settings.trail().append(
