@@ -9,10 +9,14 @@ DEMO_MONTHS ?= 2024-01:2024-12
 export HUB_DATA_DIR := $(abspath $(DATA))
 export DAGSTER_HOME := $(HUB_DATA_DIR)/dagster
 export HUB_EXPECTATIONS_DIR := $(abspath expectations)
-# The synthetic region is dated 2024: retention is measured as if shortly after (docs/rights.md).
+# The synthetic region is dated 2024: the hub holds its months (the partitions), and retention is
+# measured as if shortly after (docs/rights.md). A partnership leaves HUB_MONTHS unset (README).
+export HUB_MONTHS ?= $(DEMO_MONTHS)
 export HUB_RETENTION_AS_OF ?= 2025-01-31
 
-.PHONY: demo test test-fast dev lint bench clean
+export HUB_CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo test test-fast dev lint bench clean browser docs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/hub generate --population $(DEMO_POPULATION) --months $(DEMO_MONTHS) --seed 42 \
 		--out $(DATA)/landing --truth $(DATA)/truth --reference $(DATA)/reference --overwrite \
 		--faulty 3
-	rm -rf $(DATA)/warehouse $(DATA)/quarantine $(DATA)/models $(DATA)/review
+	rm -rf $(DATA)/warehouse $(DATA)/quarantine $(DATA)/models $(DATA)/review $(DATA)/dagster $(DATA)/reports
 	$(BIN)/hub refresh --month $(DEMO_MONTHS)
 	$(BIN)/hub conform
 	$(BIN)/hub release
@@ -41,9 +45,10 @@ demo: $(STAMP)
 	@echo "  $(DATA)/quarantine/                         refused supplies, each with report.html"
 	@echo "  $(DATA)/reference/gazetteer.csv             the gazetteer (AddressBase stand-in)"
 	@echo "  $(DATA)/truth/                              ground truth, for evaluation only"
-	@echo "  $(DATA)/access/policy.yml                   the demo's access policy: partner, analyst, practitioner, checker, admin, dpo"
+	@echo "  $(DATA)/access/policy.yml                   the demo's access policy: partner, analyst, practitioner, checker, admin, dpo, reviewer (the review page: http://127.0.0.1:8765/review)"
 	@echo "  $(DATA)/audit/                              the audit trail of governed access: $(BIN)/hub audit verify"
 	@echo "  $(DATA)/rights/                             data subjects' requests and subject access packs: $(BIN)/hub rights list (docs/rights.md)"
+	@echo "  $(DATA)/reports/                            the strategic profile, data-quality scorecard and linkage report: open in a browser (docs/reports.md)"
 	@echo "  make dev                                 the Dagster UI on http://localhost:3000 (for data engineers)"
 	@echo
 	@echo "Levels 2 and 3 are reached through the query service only (README, 'Analysts and practitioners'):"
@@ -52,8 +57,14 @@ demo: $(STAMP)
 	@echo "      \"select district_name, count(*) as events from events group by 1 order by 2 desc\"     allowed"
 	@echo "  $(BIN)/hub query --user partner --purpose performance \"select * from level2.events\"     refused, and audited"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/pytest
+
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
+browser:
+	@test -x $(HUB_CHROMIUM) || apt-get install -y -q chromium >/dev/null 2>&1 \
+		|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) \
+		|| echo "Chromium could not be installed with apt-get: the browser tests will be skipped"
 
 # The inner loop: everything but the end-to-end tests, in under two minutes.
 test-fast: $(STAMP)
@@ -73,6 +84,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m dagster_project.dev.bench generate
+
+# The catalogue, from the warehouse `make demo` built: $(DATA)/catalogue/index.html, offline.
+docs: $(STAMP)
+	$(BIN)/python -m dagster_project.codegen.catalogue --out $(DATA)/catalogue
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache

@@ -72,12 +72,14 @@ def _refresh(args: argparse.Namespace) -> int:
     from dagster_project.dev.synth.region import month_range
 
     months = month_range(args.month)
-    valid = {k[:7] for k in monthly().get_partition_keys()}
+    valid = monthly().get_partition_keys()
     outside = [m for m in months if m not in valid]
     if outside:
         raise ValueError(
             f"{', '.join(outside)} outside the months the hub holds "
-            f"({min(valid)} to {max(valid)}; HUB_FIRST_MONTH sets the first)"
+            f"({valid[0]} to {valid[-1]}; HUB_MONTHS sets them)"
+            if valid
+            else "the hub holds no months yet (HUB_MONTHS sets them)"
         )
     contracts = load_contracts()
     feeds = args.feed or list(contracts)
@@ -93,7 +95,7 @@ def _refresh(args: argparse.Namespace) -> int:
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for month in months:
             result = job.execute_in_process(
-                partition_key=f"{month}-01",
+                partition_key=month,
                 instance=instance,
                 raise_on_error=False,
                 asset_selection=[asset_key(contracts[f]) for f in feeds],
@@ -123,14 +125,22 @@ def _refresh(args: argparse.Namespace) -> int:
 
 
 def _failures(result) -> list[str]:
-    """Why each failed step failed, in its last line. A blocking check that fails (a refused
-    supply, a release held back) fails its step too; that is the check's to report."""
+    """Why each failed step failed, in its last line. A refused supply and a blocking check
+    that fails (a release held back) fail their step too; those are the checks' to report."""
     from dagster._core.errors import DagsterAssetCheckFailedError  # not exported by dagster
+
+    from dagster_project.defs.ingest.assets import REFUSED
+
+    def reported(failure) -> bool:
+        user = failure.user_failure_data
+        return failure.error.cls_name == DagsterAssetCheckFailedError.__name__ or bool(
+            user and REFUSED in user.metadata
+        )
 
     return [
         f"{e.step_key} failed: {e.step_failure_data.error.message.strip().splitlines()[-1]}"
         for e in result.get_step_failure_events()
-        if e.step_failure_data.error.cls_name != DagsterAssetCheckFailedError.__name__
+        if not reported(e.step_failure_data)
     ]
 
 
@@ -188,6 +198,10 @@ def _conform(args: argparse.Namespace) -> int:
 
 def _release(args: argparse.Namespace) -> int:
     return _run_job("release", args.verbose)
+
+
+def _report(args: argparse.Namespace) -> int:
+    return _run_job("reports", args.verbose)
 
 
 def _spine(args: argparse.Namespace) -> int:
@@ -326,6 +340,12 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("release", help="build, check and publish the Level 1, 2 and 3 files")
     r.add_argument("--verbose", action="store_true", help="log every step")
     r.set_defaults(func=_release)
+
+    rp = sub.add_parser(
+        "report", help="write the strategic profile, scorecard and linkage report (data/reports/)"
+    )
+    rp.add_argument("--verbose", action="store_true", help="log every step")
+    rp.set_defaults(func=_report)
 
     sp = sub.add_parser("spine", help="bring the person spine up to date through Dagster")
     sp.add_argument("--full", action="store_true",

@@ -6,15 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 PRIVATE = 0o077  # the umask of every hub process: its files 0600, its folders 0700
 
 
 @dataclass(frozen=True)
 class Paths:
     root: Path
+
+    def shown(self, text: str) -> str:
+        """`text` with the paths inside the data folder written relative to it, so that a
+        message or report reads the same on every machine and names no one's home folder."""
+        for root in dict.fromkeys((str(self.root), str(self.root.resolve()))):
+            text = text.replace(f"{root}{os.sep}", "")
+        return text
 
     @property
     def landing(self) -> Path:
@@ -94,6 +103,12 @@ class Paths:
         return self.root / "rights"
 
     @property
+    def reports(self) -> Path:
+        """The pages people look at: the strategic profile, the data-quality scorecard and the
+        linkage report (docs/reports.md)."""
+        return self.root / "reports"
+
+    @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster")
 
@@ -110,10 +125,36 @@ def secrets_dir() -> Path:
     return Path(os.environ.get("HUB_SECRETS_DIR") or default).absolute()
 
 
-def first_month() -> str:
-    """The first month the hub holds (HUB_FIRST_MONTH, YYYY-MM); partitions run from it to the
-    last complete month."""
-    return os.environ.get("HUB_FIRST_MONTH", "2020-01")
+def months_given() -> bool:
+    """Whether the months are configured (HUB_MONTHS), not found from what was delivered."""
+    return bool(os.environ.get("HUB_MONTHS"))
+
+
+def months(where: Paths) -> tuple[str, str | None]:
+    """The months the hub holds, its partitions (HUB_MONTHS, `YYYY-MM:YYYY-MM`; either side may
+    be left empty): the first and the last, or None for the last complete month, which moves on
+    as time passes. Unset, the first is the earliest month any supply was delivered for (a
+    month folder in landing, or one the hub has already read) and the last moves on."""
+    given = os.environ.get("HUB_MONTHS", "")
+    first, _, last = given.partition(":")
+    for month in (first, last):
+        if month and not MONTH.match(month):
+            raise ValueError(f"HUB_MONTHS={given!r}: {month!r} is not a month (YYYY-MM)")
+    if first and last and last < first:
+        raise ValueError(f"HUB_MONTHS={given!r}: the last month is before the first")
+    # Dagster's monthly partitions run in UTC: so does the last complete month here.
+    last_complete = f"{dt.datetime.now(dt.UTC).date().replace(day=1) - dt.timedelta(days=1):%Y-%m}"
+    if not first:
+        delivered = [p.name for p in where.landing.glob("*/*/*")] + [
+            p.stem for p in where.landing_state.glob("*/*.json")
+        ]
+        held = sorted(m for m in delivered if MONTH.match(m) and m <= last_complete)
+        first = min(held[0] if held else last_complete, last or last_complete)
+    if not last and first > last_complete:
+        raise ValueError(
+            f"HUB_MONTHS={given!r}: {first} is after the last complete month, {last_complete}"
+        )
+    return first, last or None
 
 
 def memory_limit() -> str:

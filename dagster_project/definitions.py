@@ -10,6 +10,7 @@ from dagster_project.config import PRIVATE
 from dagster_project.defs.automation import automation_sensor
 from dagster_project.defs.conform.definitions import defs as conform
 from dagster_project.defs.ingest.definitions import defs as ingest
+from dagster_project.defs.reports.definitions import defs as reports
 from dagster_project.defs.resources import resources
 from dagster_project.defs.rights.definitions import defs as rights
 from dagster_project.defs.spine.definitions import defs as spine
@@ -24,4 +25,4 @@ def defs() -> dg.Definitions:
     shared = dg.Definitions(
         resources=resources(), sensors=[automation_sensor()], executor=dg.in_process_executor
     )
-    return dg.Definitions.merge(ingest(), rights(), conform(), spine(), tiers(), shared)
+    return dg.Definitions.merge(ingest(), rights(), conform(), spine(), tiers(), reports(), shared)

@@ -85,10 +85,12 @@ def secrets(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def retention_clock():
-    """Retention measured as of early 2025: the synthetic regions are dated 2024, and would
-    otherwise lose their two-year feeds to the day the tests run (test_rights moves it on)."""
+def region_clock():
+    """The synthetic regions are dated 2024: the hub holds its months, and retention is measured
+    as of early 2025, else the two-year feeds would go by the day the tests run (test_rights
+    moves it on)."""
     with pytest.MonkeyPatch.context() as env:
+        env.setenv("HUB_MONTHS", "2024-01:2024-12")
         env.setenv("HUB_RETENTION_AS_OF", "2025-01-31")
         yield
 
@@ -281,12 +283,20 @@ def release(instance):
     import dagster as dg
 
     from dagster_project.defs.resources import resources
-    from dagster_project.defs.tiers.assets import POPULATION, PUBLISHED, STAGED, marts_assets
+    from dagster_project.defs.tiers.assets import (
+        BOUNDARIES,
+        POPULATION,
+        PUBLISHED,
+        STAGED,
+        marts_assets,
+    )
     from dagster_project.defs.tiers.definitions import defs as tiers_defs
 
     return dg.materialize(
         tiers_defs().assets,
-        selection=dg.AssetSelection.assets(POPULATION, marts_assets(), STAGED, PUBLISHED),
+        selection=dg.AssetSelection.assets(
+            POPULATION, BOUNDARIES, marts_assets(), STAGED, PUBLISHED
+        ),
         resources=resources(),
         instance=instance,
         raise_on_error=False,

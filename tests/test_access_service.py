@@ -426,3 +426,81 @@ def test_no_key_or_token_appears_in_logs_outputs_or_the_audit_trail(served):
     for path in [served.where.audit, *served.where.audit.iterdir(),
                  *served.where.exports.rglob("*")]:  # fmt: skip
         assert path.stat().st_mode & 0o077 == 0, f"{path.name} is readable by others"
+
+
+# --- found by a tester with tokens ----------------------------------------------------------
+# From addresses of their own (all of 127.0.0.0/8 is this machine): the service throttles by
+# address, and the tests above all come from 127.0.0.1.
+
+
+def _from(served: Served, address: str):
+    import httpx
+
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=served.url, timeout=60, transport=transport)
+
+
+def _as(user: str, token: str | None = None) -> dict:
+    return {"x-hub-user": user, **({"authorization": f"Bearer {token}"} if token else {})}
+
+
+def test_answers_are_not_cached_and_a_strangers_headers_are_bounded_in_the_trail(served):
+    client = _from(served, "127.0.0.30")
+    answer = client.post("/query", json={"sql": "select 1 as x", "purpose": "performance"},
+                         headers=_as("partner", served.tokens["partner"]))  # fmt: skip
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    entries = len(served.trail().entries())
+    huge = client.post("/query", json={}, headers=_as("u" * 2_000, "x"))
+    assert huge.status_code == 400 and "longer than 512 bytes" in huge.json()["refused"]
+    assert len(served.trail().entries()) == entries  # refused before anything is audited
+    long = client.post("/exports/" + "e" * 4_000 + "/review", json={},
+                       headers=_as("u" * 300, "not-the-token"))  # fmt: skip
+    assert long.status_code == 401 and long.headers["cache-control"] == "no-store"
+    denial = served.last(action="denial", address="127.0.0.30")
+    assert len(denial["user"]) == 64 and denial["user"].endswith("…")
+    assert len(denial["path"]) == 256 and denial["path"].endswith("…")
+
+
+def _rss(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+
+
+def test_failed_token_checks_are_throttled_and_take_bounded_memory(served):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Twelve bad tokens at once, each from its own address and user (so none is throttled):
+    # each argon2 check takes 64 MiB, and only two run at once.
+    peak, done = [_rss(served.process.pid)], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak.append(_rss(served.process.pid))
+            time.sleep(0.005)
+
+    def bad(i: int) -> int:
+        with _from(served, f"127.0.0.{40 + i}") as client:
+            return client.post("/query", json={}, headers=_as(f"stranger{i}", "x" * 43)).status_code
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            assert set(pool.map(bad, range(12))) == {401}
+    finally:
+        done.set()
+        watcher.join()
+    assert (max(peak) - peak[0]) / 1024 < 200, "MiB more while bad tokens were checked"
+    # Ten failures from one address hold it for a minute, unaudited past the tenth; a token
+    # too long to be one is refused unchecked, with the same message.
+    client = _from(served, "127.0.0.31")
+    for token in [None] * 9 + ["t" * 129]:
+        refused = client.post("/query", json={}, headers=_as("nobody", token))
+        assert refused.status_code == 401
+        assert refused.json()["refused"] == "unknown user or wrong token"
+    held = client.post("/query", json={"sql": "select 1", "purpose": "performance"},
+                       headers=_as("admin", served.tokens["admin"]))  # fmt: skip
+    assert held.status_code == 429 and 0 < int(held.headers["retry-after"]) <= 60
+    assert len([e for e in served.trail().entries() if e.get("address") == "127.0.0.31"]) == 10
+    assert client.get("/health").status_code == 200

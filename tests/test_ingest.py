@@ -31,7 +31,7 @@ def materialize(hub, feed, month, *extra):
     resources = {"duckdb": WarehouseResource(database=str(hub.where.warehouse))}
     return dg.materialize(
         [feed_asset(hub.contract(feed)), *extra],
-        partition_key=f"{month}-01",
+        partition_key=month,
         resources=resources,
         raise_on_error=False,
     )
@@ -66,6 +66,13 @@ def test_a_refused_supply_fails_the_blocking_check_and_stops_downstream(hub):
     assert "supply.yml says" in check.description and "re-run" in check.description
     assert not ran, "an asset downstream of a refused month ran"
     assert hub.archive(FEED) == (0, 0)
+    # A failed partition, not a materialized one; the run's failure is the sentence, with the
+    # paths relative to the data folder.
+    assert not result.success and not result.get_asset_materialization_events()
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_failure_data.user_failure_data.description == check.description
+    assert str(hub.where.root) not in check.description
+    assert f"landing/police/{FEED}/{MONTH}/" in check.description
 
 
 def test_a_missing_supply_fails_with_what_to_expect(hub):
@@ -242,7 +249,7 @@ def test_sensor_requests_new_supplies_and_quarantines_strays(hub):
         requests = list(landing_sensor()(context))
     runs = [r for r in requests if isinstance(r, dg.RunRequest)]
     months = {(r.asset_selection[0].path[-1], r.partition_key) for r in runs}
-    assert (FEED, f"{MONTH}-01") in months and len(runs) == 25 * 2
+    assert (FEED, MONTH) in months and len(runs) == 25 * 2
     assert not stray.exists()
     [quarantined] = (hub.where.quarantine / "police" / FEED / "2099-01").iterdir()
     assert "outside the months the hub holds" in (quarantined / "validation.json").read_text()
@@ -255,7 +262,7 @@ def test_sensor_requests_new_supplies_and_quarantines_strays(hub):
             for r in landing_sensor()(context)
             if isinstance(r, dg.RunRequest)
         }
-    assert f"{FEED}{MONTH}-01" not in again
+    assert f"{FEED}{MONTH}" not in again
 
 
 def test_schedule_refreshes_the_month_just_ended():
@@ -267,7 +274,7 @@ def test_schedule_refreshes_the_month_just_ended():
             instance=instance, scheduled_execution_time=dt.datetime(2024, 3, 21, 6, 0)
         )
         [request] = schedule.evaluate_tick(context).run_requests
-    assert request.partition_key == "2024-02-01"
+    assert request.partition_key == "2024-02"
 
 
 @pytest.mark.e2e
@@ -462,9 +469,27 @@ def test_conform_and_release_follow_new_supplies_once_refreshes_have_finished(hu
         requested, cursor = tick()
         assert requested == dict.fromkeys(follows, 0)  # nothing in the archive yet
         resources = {"duckdb": WarehouseResource(database=str(hub.where.warehouse))}
-        dg.materialize([feed_asset(hub.contract(FEED))], partition_key=f"{MONTH}-01",
-                       resources=resources, instance=instance)  # fmt: skip
+        feed = feed_asset(hub.contract(FEED))
+        dg.materialize([feed], partition_key=MONTH, resources=resources, instance=instance)
         requested, cursor = tick(cursor)
         assert requested == dict.fromkeys(follows, 1)
         requested, cursor = tick(cursor)
         assert requested == dict.fromkeys(follows, 0)  # conformed already
+        # The same supply again: a no-op, which neither sets off conform nor replaces the
+        # month's metadata with that of a run that loaded nothing.
+        dg.materialize([feed], partition_key=MONTH, resources=resources, instance=instance)
+        requested, cursor = tick(cursor)
+        assert requested == dict.fromkeys(follows, 0)
+        [latest] = instance.get_latest_materialization_events([feed.key]).values()
+        assert latest.asset_materialization.metadata["status"].value == "loaded"
+
+
+def test_a_month_outside_partitions_found_not_configured_waits_in_landing(hub):
+    from dagster_project.ingest.landing import scan
+
+    early = hub.where.landing / "police" / FEED / "2019-01"  # a backlog, before the first month
+    shutil.copytree(hub.folder(FEED, MONTH), early)
+    pending, strays, waiting = scan(hub.where, {"2024-01", MONTH}, refuse_outside=False)
+    assert not strays and early.is_dir()
+    assert [w for w in waiting if f"police/{FEED}/2019-01" in w and "reloaded" in w]
+    assert (FEED, MONTH) in {(p.contract.name, p.period) for p in pending}

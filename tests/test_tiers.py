@@ -64,7 +64,7 @@ def test_a_release_publishes_three_files_after_five_passing_checks(released):
     }  # fmt: skip
     assert all(c.passed for c in evaluations.values())
     tables = {
-        "level1": {"release", "strategic_profile", "risk_factor_rates"},
+        "level1": {"release", "strategic_profile", "risk_factor_rates", "area_boundaries"},
         "level2": {"release", "events", "person_factors", "repeat_locations"},
         "level3": {"release", "person_single_view", "person_timeline", "person_review_queue",
                    "place_review_queue"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dagster_project.config import Paths, months
 from dagster_project.contracts.model import ContractError, load_contracts, parse_contract
 from dagster_project.dev.synth import errors as err
 from dagster_project.dev.synth.addresses import format_postcode, one_line, premises
@@ -139,3 +140,23 @@ def test_a_bad_contract_is_refused_with_its_name():
         parse_contract({**good, "key": ["NOPE"]})
     with pytest.raises(ContractError, match="event_type"):  # an event of its own, or a child
         parse_contract({k: v for k, v in good.items() if k != "event_type"})
+
+
+def test_the_months_held_are_those_configured_else_from_the_first_delivered(tmp_path, monkeypatch):
+    where = Paths(tmp_path)
+    monkeypatch.setenv("HUB_MONTHS", "2023-04:2024-03")
+    assert months(where) == ("2023-04", "2024-03")
+    monkeypatch.setenv("HUB_MONTHS", "2023-04:")
+    assert months(where) == ("2023-04", None)  # the last complete month, as time goes on
+    monkeypatch.delenv("HUB_MONTHS")
+    (where.landing / "police" / "asb" / "2024-05").mkdir(parents=True)
+    (where.landing / "police" / "asb" / "not-a-month").mkdir()
+    (where.landing_state / "asb").mkdir(parents=True)
+    (where.landing_state / "asb" / "2024-02.json").write_text("{}")  # read, then swept away
+    assert months(where) == ("2024-02", None)
+    (where.landing / "police" / "asb" / "2099-01").mkdir()  # a stray: never the first month
+    assert months(where) == ("2024-02", None)
+    for wrong in ("2024-13:", "2024-05:2024-01"):
+        monkeypatch.setenv("HUB_MONTHS", wrong)
+        with pytest.raises(ValueError, match="HUB_MONTHS"):
+            months(where)

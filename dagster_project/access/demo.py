@@ -16,6 +16,7 @@ USERS = {
     "checker": ("vru", "checker", "level1"),
     "admin": ("hub", "admin", "level1"),
     "dpo": ("hub", "dpo", "level1"),  # the data protection officer: subject access, erasure
+    "reviewer": ("hub", "reviewer", "level3"),  # settles the spines' queues on /review
 }
 PROJECT = "violence-2024"
 HEADER = "# The demo's access policy (docs/access.md); written by `hub access demo`.\n"
@@ -35,7 +36,13 @@ def policy(ends: str) -> dict:
                 "sees": {"level2": "all"},
             },
             "fire": {"name": "Royal Berkshire Fire and Rescue Service", "signed_isa": None},
-            "hub": {"name": "Partnership Data Hub team", "signed_isa": "2024-04-01"},
+            # The hub team keeps the spines right, and their queues pair records of every
+            # feed; its admin and dpo reach Level 1 only, whatever it sees.
+            "hub": {
+                "name": "Partnership Data Hub team",
+                "signed_isa": "2024-04-01",
+                "sees": {"level3": "all"},
+            },
         },  # fmt: skip
         "users": {u: {"organisation": o, "role": r, "tier": t} for u, (o, r, t) in USERS.items()},
         "purposes": {

@@ -18,9 +18,13 @@ import yaml
 
 TIERS = ("level1", "level2", "level3")
 # Each role and the highest tier it can hold: a checker may be given Level 2, to see the
-# exports it reviews in their context; an admin (the data protection officer) Level 1.
+# exports it reviews in their context; an admin (the data protection officer) Level 1; a
+# reviewer Level 3, since the spines' review queues show both records whole.
 ROLES = {"partner": "level1", "analyst": "level2", "practitioner": "level3",
-         "checker": "level2", "admin": "level1", "dpo": "level1"}  # fmt: skip
+         "checker": "level2", "admin": "level1", "dpo": "level1",
+         "reviewer": "level3"}  # fmt: skip
+REVIEWER = "reviewer"
+REVIEW_PURPOSE = "clerical review"  # the review page's one purpose, implied by the role
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # users and projects: file names too
 ALL = "all"
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$")
@@ -117,15 +121,13 @@ def authorise(policy: Policy, request: Request, today: dt.date) -> Grant:
         tier = "level1"
     if not request.case and request.purpose in policy.purposes["level3"]:
         raise Denied(f"{request.purpose!r} is a Level 3 purpose: give its case reference (--case)")
-    if TIERS.index(tier) > TIERS.index(user.tier):
+    _within_tier(user, tier)
+    _signed(org, tier)
+    if user.role == REVIEWER and tier != "level1":
+        # Level 3 is the reviewer's for the review queues, not for looking people up.
         raise Denied(
-            f"{user.name}'s highest tier is {tier_label(user.tier)}; this request needs "
-            f"{tier_label(tier)}"
-        )
-    if tier != "level1" and org.signed_isa is None:
-        raise Denied(
-            f"{org.title} has not signed the information sharing agreement, so its users "
-            "see Level 1 only"
+            f"{user.name} is a reviewer, who reaches Level 3 on the review page only "
+            "(/review); a case or a project is for a practitioner or an analyst"
         )
     if request.purpose not in policy.purposes[tier]:
         allowed = ", ".join(sorted(policy.purposes[tier])) or "none"
@@ -148,6 +150,40 @@ def authorise(policy: Policy, request: Request, today: dt.date) -> Grant:
             raise Denied(f"project {project.name}'s purpose is {project.purpose!r}")
         feeds &= project.feeds
     return Grant(user, org, tier, request.purpose, request.case, project, frozenset(feeds))
+
+
+def authorise_review(policy: Policy, name: str) -> Grant:
+    """The grant of the clerical review page (the spines' review queues, in Level 3), or
+    Denied with the rule broken: the reviewer role only, at Level 3, of an organisation that
+    has signed the agreement, over the feeds it sees there less those withheld."""
+    user = policy.users.get(name)
+    if user is None:
+        raise Denied(f"{name!r} is not a user of the access policy")
+    if user.role != REVIEWER:
+        raise Denied(
+            f"the review page is for users with the {REVIEWER} role; {user.name} is a {user.role}"
+        )
+    org = policy.organisations[user.organisation]
+    _within_tier(user, "level3")
+    _signed(org, "level3")
+    feeds = org.sees["level3"] - policy.withheld["level3"]
+    return Grant(user, org, "level3", REVIEW_PURPOSE, None, None, frozenset(feeds))
+
+
+def _within_tier(user: User, tier: str) -> None:
+    if TIERS.index(tier) > TIERS.index(user.tier):
+        raise Denied(
+            f"{user.name}'s highest tier is {tier_label(user.tier)}; this request needs "
+            f"{tier_label(tier)}"
+        )
+
+
+def _signed(org: Organisation, tier: str) -> None:
+    if tier != "level1" and org.signed_isa is None:
+        raise Denied(
+            f"{org.title} has not signed the information sharing agreement, so its users "
+            "see Level 1 only"
+        )
 
 
 # --- loading and checking the file ---------------------------------------------------------

@@ -19,25 +19,38 @@ import math
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import duckdb
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request as HttpRequest
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from dagster_project.access import airlock, policy, statements, tokens
 from dagster_project.access.audit_log import AuditLog
 from dagster_project.access.sandbox import Limits, Sandbox, open_sandbox, table_access
+from dagster_project.config import service_url
 
 BODY_BYTES = 1_000_000  # a request larger than this is refused unread
 FIELD_LENGTH = 2_000  # characters of a purpose, case, project or comment
 QUERIES_AT_ONCE = 2  # sandboxes open at once, each with its memory limit; others wait
 TOKEN_MEMORY_SECONDS = 300  # how long a checked token is remembered
 CASE_PEOPLE = 50  # people one Level 3 result may be about: a case, not the population
+HEADER_BYTES = 512  # an X-Hub-User or Authorization header longer than this is refused unread
+CHECKED_HEADERS = (b"x-hub-user", b"authorization")
+FAILURES = 10  # failed token checks of one user, or from one address, in WINDOW: then 429
+DENIALS_AUDITED = 10  # refusals of strangers from one address in WINDOW that are audited
+WINDOW = 60  # seconds
+USER_CUT, PATH_CUT = 64, 256  # characters of a stranger's user name and path in the trail
+NO_STORE = {"cache-control": "no-store"}  # answers hold Level 2 and 3 rows: never cached
 
 
 @dataclass
@@ -53,12 +66,63 @@ class Settings:
     trail: AuditLog
     pseudonym_key: bytes
     limits: Limits = field(default_factory=Limits)
+    # The review page's files (review_page.py): the spines' decision files it appends to, and
+    # the gazetteer its maps are drawn from; without them the page says it is not set up.
+    person_decisions: Path | None = None
+    place_decisions: Path | None = None
+    gazetteer: Path | None = None
 
 
 class Refusal(Exception):
-    def __init__(self, status: int, reason: str):
+    def __init__(self, status: int, reason: str, retry: int | None = None):
         super().__init__(reason)
-        self.status, self.reason = status, reason
+        self.status, self.reason, self.retry = status, reason, retry  # retry: seconds, for 429
+
+
+class Throttle:
+    """`limit` events of one key within `window` seconds hold the key for `window` seconds.
+    In this process only, and for at most `keys` keys (the least recently counted forgotten
+    first), so a stream of made-up user names cannot grow it without end."""
+
+    def __init__(self, limit: int, window: float = WINDOW, keys: int = 10_000):
+        self.limit, self.window, self.keys = limit, window, keys
+        self._times: dict[str, deque[float]] = {}  # insertion order: least recent first
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def held(self, key: str) -> int:
+        """Whole seconds `key` is still held for; 0 when it is not."""
+        with self._lock:
+            left = self._until.get(key, 0.0) - time.monotonic()
+        return math.ceil(left) if left > 0 else 0
+
+    def add(self, key: str) -> bool:
+        """One event of `key`; True when it is the one that starts a hold."""
+        now = time.monotonic()
+        with self._lock:
+            times = self._times.pop(key, None) or deque(maxlen=self.limit)
+            times.append(now)
+            self._times[key] = times
+            while len(self._times) > self.keys:
+                del self._times[next(iter(self._times))]
+            if len(self._until) > self.keys:
+                self._until = {k: t for k, t in self._until.items() if t > now}
+            if len(times) < self.limit or now - times[0] > self.window:
+                return False
+            times.clear()
+            self._until[key] = now + self.window
+            return True
+
+
+def cut(value, length: int):
+    """A stranger's text as the trail keeps it: at most `length` characters, a cut one marked."""
+    if not isinstance(value, str) or len(value) <= length:
+        return value
+    return value[: length - 1] + "…"
+
+
+def client_of(http: HttpRequest) -> str:
+    return http.client.host if http.client else "unknown"
 
 
 class Service:
@@ -70,6 +134,8 @@ class Service:
         self._slots = threading.Semaphore(QUERIES_AT_ONCE)
         self._export = threading.Lock()
         self._tokens_stamp, self._remembered = None, {}
+        self._failures = Throttle(FAILURES)  # keys "user:<name>" and "address:<address>"
+        self._denials = Throttle(DENIALS_AUDITED)  # by address
         self._access = table_access(settings.manifest, settings.feeds)
 
     # --- policy, reloaded when its file changes; every change audited ---------------------
@@ -105,16 +171,24 @@ class Service:
         user = http.headers.get("x-hub-user", "")
         header = http.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else None
-        if not self._verified(user, token):
+        return self.check_token(user, token, client_of(http))
+
+    def check_token(self, user: str, token: str | None, client: str) -> str:
+        """`user`, when `token` is theirs and they are still in the policy; else 401, or 429
+        while the user or the client's address has failed too often. The API's headers and the
+        review page's login form are checked alike."""
+        if not self._verified(user, token, client):
             raise Refusal(401, "unknown user or wrong token")
         if user not in self.policy().users:  # a token outlives its user's removal
             raise Refusal(401, f"{user} is no longer a user of the access policy")
         return user
 
-    def _verified(self, user: str, token: str | None) -> bool:
+    def _verified(self, user: str, token: str | None, client: str) -> bool:
         """tokens.verify, remembered for a few minutes by the token's SHA-256: an argon2 check
-        costs a quarter of a second, by design, and a notebook sends many requests. Issuing a
-        token (a new token store) forgets every one."""
+        costs a quarter of a second and 64 MiB, by design, and a notebook sends many requests.
+        Issuing a token (a new token store) forgets every one. A remembered token passes even
+        while its user is throttled, so a stranger's bad tokens cannot lock a working user out;
+        any other check then waits (429), unknown users' alike, so a 429 names no one."""
         store = self.settings.tokens
         stamp = store.stat().st_mtime_ns if store.exists() else None
         digest = hashlib.sha256(f"{user}\0{token}".encode()).hexdigest()
@@ -123,11 +197,33 @@ class Service:
                 self._tokens_stamp, self._remembered = stamp, {}
             if self._remembered.get(digest, 0) > time.monotonic():
                 return True
+        keys = (f"user:{user[: tokens.USER_LENGTH]}", f"address:{client}")
+        held = max(self._failures.held(key) for key in keys)
+        if held:
+            raise Refusal(429, f"too many failed token checks: try again in {held} s", held)
         if not tokens.verify(store, user, token):
+            for key in keys:
+                self._failures.add(key)
             return False
         with self._lock:
             self._remembered[digest] = time.monotonic() + TOKEN_MEMORY_SECONDS
         return True
+
+    def deny(self, entry: dict, client: str) -> None:
+        """A refusal of someone the service does not know (no token, a wrong one, no session)
+        to the trail, from `client`: its user and path cut to a trail's lengths, and once one
+        address has had DENIALS_AUDITED of them in WINDOW, that address's next WINDOW seconds
+        of them are not written (the entry that starts it says so), so a script of bad requests
+        cannot fill the trail at disk speed."""
+        if self._denials.held(client):
+            return
+        entry = entry | {"user": cut(entry.get("user"), USER_CUT),
+                         "path": cut(entry.get("path"), PATH_CUT), "address": client}  # fmt: skip
+        if self._denials.add(client):
+            entry["reason"] = (f"{entry.get('reason')}; the {DENIALS_AUDITED}th such refusal "
+                               f"from this address in {WINDOW} s: its next {WINDOW} s of them "
+                               "are not audited")  # fmt: skip
+        self.settings.trail.append(entry)
 
     @staticmethod
     def fields(body: dict) -> dict:
@@ -357,28 +453,26 @@ def _error(error: Exception) -> str:
 def app(service: Service) -> Starlette:
     """The HTTP routes over `service`. Each request's body is read here, then its work runs in
     a thread of the pool, so a slow query holds no other request."""
+    from dagster_project.access import review_page  # it builds on this module's Service
 
     def handle(work):
         def endpoint(http: HttpRequest):
+            denial = {"action": "denial", "user": http.headers.get("x-hub-user"),
+                      "outcome": "refused", "path": http.url.path}  # fmt: skip
             try:
                 user = service.authenticate(http)
                 return work(user, http)
             except Refusal as e:
-                if e.status == 401:
-                    service.settings.trail.append(
-                        {"action": "denial", "user": http.headers.get("x-hub-user"),
-                         "outcome": "refused", "reason": e.reason, "path": http.url.path}
-                    )  # fmt: skip
-                return JSONResponse({"refused": e.reason}, status_code=e.status)
+                if e.status in (401, 429):  # who asks is not known: see Service.deny
+                    service.deny(denial | {"reason": e.reason}, client_of(http))
+                return _refused(e)
             except policy.PolicyError as e:
-                service.settings.trail.append(
-                    {"action": "denial", "user": http.headers.get("x-hub-user"),
-                     "outcome": "refused", "reason": "the access policy is not valid"}
-                )  # fmt: skip
-                return JSONResponse({"refused": f"the access policy is not valid: {e}"}, 503)
+                service.deny(denial | {"reason": "the access policy is not valid"},
+                             client_of(http))  # fmt: skip
+                return _json({"refused": f"the access policy is not valid: {e}"}, 503)
             except Exception:  # logged by the server; the answer names no internals
                 logging.getLogger(__name__).exception("request to %s failed", http.url.path)
-                return JSONResponse({"refused": "the service failed: see its log"}, 500)
+                return _json({"refused": "the service failed: see its log"}, 500)
 
         return endpoint
 
@@ -404,31 +498,33 @@ def app(service: Service) -> Starlette:
         return endpoint
 
     def query(user, http):
-        return JSONResponse(service.query(user, http.state.body))
+        return _json(service.query(user, http.state.body))
 
     def export_request(user, http):
-        return JSONResponse(service.export_request(user, http.state.body))
+        return _json(service.export_request(user, http.state.body))
 
     def export_review(user, http):
-        return JSONResponse(
-            service.export_review(user, http.path_params["export"], http.state.body)
-        )
+        return _json(service.export_review(user, http.path_params["export"], http.state.body))
 
     def export_fetch(user, http):
         data, name = service.export_fetch(user, http.path_params["export"])
         return Response(
-            data, headers={"content-disposition": f'attachment; filename="{name}"'},
+            data, headers=NO_STORE | {"content-disposition": f'attachment; filename="{name}"'},
             media_type="application/octet-stream",
         )  # fmt: skip
 
     def exports(user, http):
-        return JSONResponse(service.exports(user, http.path_params.get("export")))
+        return _json(service.exports(user, http.path_params.get("export")))
 
-    def health(http: HttpRequest):
-        return JSONResponse({"status": "ok"})
+    async def health(http: HttpRequest):  # on the event loop: busy worker threads do not slow it
+        return _json({"status": "ok"})
 
-    return Starlette(
+    async def not_routed(http: HttpRequest, error: HTTPException):  # 404, 405: no route
+        return _unrouted(http.url.path, error.status_code, error.detail, review_page.HEADERS)
+
+    application = Starlette(
         routes=[
+            *review_page.routes(service),
             Route("/health", health),
             Route("/query", json_endpoint(query), methods=["POST"]),
             Route("/exports", json_endpoint(exports), methods=["GET"]),
@@ -436,5 +532,69 @@ def app(service: Service) -> Starlette:
             Route("/exports/{export}", json_endpoint(exports), methods=["GET"]),
             Route("/exports/{export}/review", json_endpoint(export_review), methods=["POST"]),
             Route("/exports/{export}/file", json_endpoint(export_fetch), methods=["GET"]),
-        ]
+        ],
+        middleware=[
+            # A page another site's name resolves to (DNS rebinding) is not answered.
+            Middleware(TrustedHostMiddleware, allowed_hosts=hosts(), www_redirect=False),
+            Middleware(Guard, page_headers=review_page.HEADERS),
+        ],
+        exception_handlers={HTTPException: not_routed},
     )
+    application.router.redirect_slashes = False  # its redirects named whatever Host was sent
+    return application
+
+
+def hosts() -> list[str]:
+    """The names the service answers to: its own (HUB_SERVICE_URL's) and this machine's."""
+    return sorted({urlparse(service_url()).hostname or "127.0.0.1", "127.0.0.1", "localhost"})
+
+
+def _json(data, status: int = 200, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers=NO_STORE | (headers or {}))
+
+
+def _refused(refusal: Refusal) -> JSONResponse:
+    retry = {"retry-after": str(refusal.retry)} if refusal.retry else None
+    return _json({"refused": refusal.reason}, refusal.status, retry)
+
+
+def _unrouted(path: str, status: int, reason: str, page_headers: dict[str, str]) -> Response:
+    """An answer of no route's: plain text with the review page's headers on its paths."""
+    if path.startswith("/review"):
+        return PlainTextResponse(reason, status, headers=page_headers)
+    return _json({"refused": reason}, status)
+
+
+class Guard:
+    """Around every route: refuses an X-Hub-User or Authorization header too long to be one
+    (400, before anything is audited), and answers what no route caught (a failure in route
+    matching, say) with a plain 500 that names no internals, with the review page's security
+    headers on its paths."""
+
+    def __init__(self, app, page_headers: dict[str, str]):
+        self.app, self.page_headers = app, page_headers
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope["headers"]:
+            if name in CHECKED_HEADERS and len(value) > HEADER_BYTES:
+                reason = f"the {name.decode()} header is longer than {HEADER_BYTES} bytes"
+                answer = _unrouted(scope["path"], 400, reason, self.page_headers)
+                return await answer(scope, receive, send)
+        started = False
+
+        async def sending(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            if started:
+                raise  # too late for an answer of its own
+            logging.getLogger(__name__).exception("%s failed", cut(scope["path"], PATH_CUT))
+            reason = "the service failed: see its log"
+            failed = _unrouted(scope["path"], 500, reason, self.page_headers)
+            await failed(scope, receive, send)

@@ -31,4 +31,7 @@ def service() -> Settings:
         trail=trail(),
         pseudonym_key=keys.key("pseudonym").encode(),
         limits=Limits(*query_limits()),
+        person_decisions=where.person_decisions,
+        place_decisions=where.place_decisions,
+        gazetteer=where.reference / "gazetteer.csv",
     )

@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import secrets
+import threading
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -16,6 +17,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from dagster_project.access.private import write_private
 
 _HASHER = PasswordHasher()
+TOKEN_LENGTH = 128  # an issued token is token_urlsafe(32), 43 characters: a longer one is not
+USER_LENGTH = 64  # the policy's longest user name (policy.NAME)
+CHECKS_AT_ONCE = 2  # each argon2 check takes 64 MiB: 48 at once took the service to 1.9 GB
+_checking = threading.BoundedSemaphore(CHECKS_AT_ONCE)
 
 
 def hashes(store: Path) -> dict[str, str]:
@@ -40,12 +45,17 @@ def _stand_in() -> str:
 
 def verify(store: Path, user: str, token: str | None) -> bool:
     """Whether `token` is `user`'s. An unknown user's check costs what a known user's does, so
-    the time of a refusal does not tell which user names exist."""
+    the time of a refusal does not tell which user names exist. What cannot be a token is
+    refused before any check, and only CHECKS_AT_ONCE checks run at once (the others wait), so
+    the memory that bad tokens can take is bounded."""
+    if not token or len(token) > TOKEN_LENGTH or len(user) > USER_LENGTH:
+        return False  # refused for its shape alone, whoever the user: this names no one
     known = hashes(store).get(user)
-    try:
-        return _HASHER.verify(known or _stand_in(), token or "") and bool(known)
-    except (VerificationError, InvalidHashError):
-        return False
+    with _checking:
+        try:
+            return _HASHER.verify(known or _stand_in(), token) and bool(known)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def save_for_user(folder: Path, user: str, token: str) -> Path:

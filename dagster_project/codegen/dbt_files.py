@@ -12,6 +12,7 @@ time: change the contract (or this generator), never the files.
   (the broadest, where a code covers several).
 - the dbt seed `address_words.csv`: the post towns, street types and sub-building words staging
   cuts an address delivered on one line by (contracts/reference/addresses.yml).
+- `dbt/seeds/_seeds.yml`: the two seeds' descriptions, for the catalogue (`make docs`).
 - `dbt/models/intermediate/int_*.sql`: the common schemas (person records, place records,
   events and the people in them), one union over the feeds, built a month at a time.
 """
@@ -101,6 +102,23 @@ def _column(contract: Contract, f) -> dict:
     return {"name": f.name, "description": f.meaning, "meta": meta}
 
 
+LINEAGE_DOCS = {  # the columns the archive adds to every delivered row (ingest/archive.py)
+    "_supply_id": "The supply the row arrived in (ops.supply_register.supply_id).",
+    "_source_file": "The supplied file, as <agency>/<feed>/<YYYY-MM>/<file name> in landing.",
+    "_file_sha256": "The SHA-256 checksum of the supplied file.",
+    "_row_number": "The row's number in the supplied file, from 1.",
+    "_loaded_at": "When the supply was appended to the archive.",
+    "_partition": "The month the supply is for, YYYY-MM: the archive's partition.",
+}
+
+
+def _lineage() -> list[dict]:
+    # Imported here: the archive's imports come back to this module (rights/honour.py).
+    from dagster_project.ingest.archive import LINEAGE
+
+    return [{"name": name, "description": LINEAGE_DOCS[name]} for name in LINEAGE]
+
+
 def sources(feeds: list[Contract]) -> str:
     """One agency's tables of source `raw` (dbt gathers the tables every file declares)."""
     tables = [{
@@ -109,12 +127,78 @@ def sources(feeds: list[Contract]) -> str:
                        "as delivered, with lineage.",
         "meta": {"agency": c.agency, "classification": c.classification,
                  "legal_basis": c.legal_basis, "retention": c.retention.text},
-        "columns": [_column(c, f) for f in c.fields],
+        "columns": [*(_column(c, f) for f in c.fields), *_lineage()],
     } for c in feeds]  # fmt: skip
     return _yaml({"version": 2, "sources": [{
         "name": "raw", "schema": "raw",
         "description": "The archive: each feed's monthly supplies, appended after the gate.",
         "tables": tables}]})  # fmt: skip
+
+
+STAGING_DOCS = {  # the columns every staging model makes besides the contract's own
+    "record_id": "The record's id: its supply id, '#', and its row number in the supplied file.",
+    "record_key": "The record's key as the requests register names it (docs/rights.md): the "
+    "contract's key columns, trimmed and joined by '|'.",
+    "source_feed": "The feed the record was supplied in.",
+    "supply_id": "The supply the record arrived in (ops.supply_register.supply_id).",
+    "row_number": "The record's row number in the supplied file, from 1.",
+    "period": "The month the supply is for, YYYY-MM.",
+    "loaded_at": "When the supply was appended to the archive.",
+    "rectified_by": "The requests that rectified a value of the record (docs/rights.md), joined "
+    "by ','; NULL when none did.",
+}
+PARTS = {  # what staging cuts from a full name or an address delivered on one line
+    "first_name": "The forename(s), upper-cased without accents or punctuation",
+    "surname": "The surname, upper-cased without accents or punctuation",
+    "address_line1": "The premises and street",
+    "address_line2": "The locality",
+    "town": "The post town, upper-cased",
+    "postcode": "The postcode in the standard form ('OX4 1AB'), NULL when it is not a UK one",
+}
+
+
+def _typed(c: Contract, f) -> str:
+    """What staging did to a delivered column it keeps under its concept's name (as _staged)."""
+    if split_parts(c, f):
+        return "as delivered on one line, trimmed; its parts are in the columns beside it"
+    if f.attribute in ("first_name", "surname"):
+        return "upper-cased without accents or punctuation"
+    if f.attribute == "postcode":
+        return "in the standard form ('OX4 1AB'); NULL when missing or not a UK postcode"
+    if f.type == "date":
+        return f"as a date (delivered as {date_format(c, f)}); NULL when it cannot be read"
+    if f.type == "time":
+        return f"as a time (delivered as {c.file.time_format}); NULL when it cannot be read"
+    if f.type == "integer":
+        return "as an integer; NULL when it is not one"
+    if canonical(f):
+        return f"the canonical value of value set {f.value_set} its code stands for"
+    return "as delivered, trimmed; NULL when blank"
+
+
+def _staged_doc(c: Contract, f, name: str) -> str:
+    """The description of `name`, one of the columns staging makes of the delivered `f`."""
+    what = f"{f.meaning} ({f.name})"
+    if name == staged_name(f):
+        return f"{what}, {_typed(c, f)}."
+    if name.endswith("_reason"):
+        return f"Why {name.removesuffix('_reason')} is NULL: 'missing' or 'not a UK postcode'."
+    if name == f"{staged_name(f)}_code":
+        return f"{what}: the code as delivered (value set {f.value_set})."
+    # a part cut from a full name or from an address delivered on one line
+    return f"{PARTS[name.removeprefix(f'{f.role}_')]}, cut from {what}."
+
+
+def _staging_docs(c: Contract) -> list[dict]:
+    """A description of every column of the feed's staging model, named as the model names
+    them (so a column the model gains without one fails here, not in the catalogue)."""
+    fields = {_as(line): f for f in c.fields for line in _staged(c, f)}
+    columns = []
+    for name in map(_as, _staging_columns(c)):
+        doc = _staged_doc(c, fields[name], name) if name in fields else STAGING_DOCS[name]
+        columns.append({"name": name, "description": doc})
+    columns[0]["data_tests"] = ["unique", "not_null"]  # record_id
+    return columns
 
 
 def staging_docs(feeds: list[Contract]) -> str:
@@ -125,8 +209,7 @@ def staging_docs(feeds: list[Contract]) -> str:
                        "the standard form (or NULL with a reason), codes beside their canonical "
                        "values, an address delivered on one line also cut into its parts.",
         "meta": {"classification": c.classification, "contract": f"{c.name}.yml"},
-        "columns": [{"name": "record_id", "description": "supply id # row number in its file",
-                     "data_tests": ["unique", "not_null"]}],
+        "columns": _staging_docs(c),
     } for c in feeds]  # fmt: skip
     return _yaml({"version": 2, "models": models})
 
@@ -455,6 +538,40 @@ def address_words_seed() -> str:
     return out.getvalue()
 
 
+def seed_docs() -> str:
+    """The seeds' descriptions: the seeds are written here, so their documentation is too."""
+    value_set_codes = {
+        "name": "value_set_codes",
+        "description": "Every code of every value set the feed contracts use "
+        "(dagster_project/contracts/reference/value_sets.yml), with the canonical value it "
+        "stands for: staging puts the canonical value beside each delivered code.",
+        "columns": [
+            {"name": "value_set", "description": "The value set the code belongs to."},
+            {"name": "code", "description": "A code as agencies deliver it."},
+            {"name": "canonical", "description": "The canonical value the code stands for (the "
+             "broadest, where it covers several); the code itself where the value set is not "
+             "mapped to canonical values."},
+            {"name": "label", "description": "What the code means; empty when the value set "
+             "gives no label."},
+            {"name": "grouping", "description": "The group the code falls in, where the value "
+             "set groups its codes; empty otherwise."},
+        ],
+    }  # fmt: skip
+    address_words = {
+        "name": "address_words",
+        "description": "The words staging cuts an address delivered on one line by "
+        "(dagster_project/contracts/reference/addresses.yml): post towns, the words that end "
+        "a street name with their abbreviations, and the words that open a sub-building.",
+        "columns": [
+            {"name": "kind", "description": "'post_town', 'street_type' or 'sub_building'."},
+            {"name": "word", "description": "The word, as addresses write it."},
+            {"name": "stands_for", "description": "For an abbreviated street type ('Rd'), the "
+             "word it stands for ('Road'); empty otherwise."},
+        ],
+    }  # fmt: skip
+    return _yaml({"version": 2, "seeds": [value_set_codes, address_words]})
+
+
 def _literal(text: str) -> str:
     """A Jinja string literal holding a column name or a format (which never hold a quote)."""
     if any(ch in text for ch in "'\"\\"):
@@ -518,6 +635,26 @@ def _select_from(items: list[str], relation: str) -> list[str]:
     ]
 
 
+def _staging_columns(c: Contract) -> list[str]:
+    """The staging model's select list, `expression as name` (or a bare name) a line each."""
+    return [
+        "_supply_id || '#' || _row_number as record_id",
+        "record_key",
+        f"'{c.name}' as source_feed",
+        *(line for f in c.fields for line in _staged(c, f)),
+        "_supply_id as supply_id",
+        "_row_number as row_number",
+        "_partition as period",
+        "_loaded_at as loaded_at",
+        "rectified_by",
+    ]
+
+
+def _as(line: str) -> str:
+    """The name a select line gives its column."""
+    return line.rsplit(" as ", 1)[-1]
+
+
 def staging_model(c: Contract) -> str:
     """A feed's staging model: the raw table, each address delivered on one line cut into
     steps, then every column typed, named by its concept and standardised, a line each.
@@ -542,17 +679,7 @@ def staging_model(c: Contract) -> str:
         ]  # fmt: skip
         comment = "-- each address delivered on one line, cut into its parts step by step"
         ctes.append(_cte("split", [comment, *_select_from([*steps, "*"], "source")]))
-    columns = [
-        "_supply_id || '#' || _row_number as record_id",
-        "record_key",
-        f"'{c.name}' as source_feed",
-        *(line for f in c.fields for line in _staged(c, f)),
-        "_supply_id as supply_id",
-        "_row_number as row_number",
-        "_partition as period",
-        "_loaded_at as loaded_at",
-        "rectified_by",
-    ]
+    columns = _staging_columns(c)
     ctes.append(_cte("staged", _select_from(columns, "split" if one_line else "source")))
     about = textwrap.fill(
         f"{c.dataset}, from {c.agency_name}: one row per delivered record, each column typed, "
@@ -574,6 +701,7 @@ def write_all(
     wanted = {
         d / "seeds" / "value_set_codes.csv": value_set_codes(),
         d / "seeds" / "address_words.csv": address_words_seed(),
+        d / "seeds" / "_seeds.yml": seed_docs(),
         d / "models" / "intermediate" / "int_periods.sql": periods(contracts),
         d / "models" / "intermediate" / "int_person_records.sql": person_records(contracts),
         d / "models" / "intermediate" / "int_place_records.sql": place_records(contracts),

@@ -653,6 +653,30 @@ def rights(population: int, months: str, requests: int) -> None:
         print(f"| `hub release` with the requests in force | {release_s:.0f} |")
 
 
+def reports(population: int, months: str) -> None:
+    """A generated region released, then each report written again on its own (`hub report`
+    times the three together; the assets' metadata gives each page's size)."""
+    from dagster_project.reports.strategic import strategic_profile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t = _base_region(population, months, root)
+        env = {**os.environ, "HUB_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster")}
+        release_s, _, _ = _timed([sys.executable, "-m", "dagster_project.cli", "release"], env)
+        report_s, peak, _ = _timed([sys.executable, "-m", "dagster_project.cli", "report"], env)
+        clock = time.perf_counter()
+        strategic = strategic_profile(root / "marts" / "level1.duckdb")
+        strategic_s = time.perf_counter() - clock
+        sizes = {p.name: p.stat().st_size for p in sorted((root / "reports").glob("*.html"))}
+        print(f"{population:,} people, months {months} ({t['delivered']}); {platform.machine()}, "
+              f"{os.cpu_count()} cores. `hub release` (with the reports) {release_s:.0f} s; "
+              f"`hub report` (all three, through Dagster) {report_s:.0f} s, peak {peak:,.0f} "
+              f"MiB; the strategic profile alone {strategic_s:.1f} s, {len(strategic):,} "
+              "bytes.")  # fmt: skip
+        for name, size in sizes.items():
+            print(f"  {name}: {size:,} bytes")
+
+
 def _warehouse(root: Path):
     from dagster_project.platform import warehouse
 
@@ -695,6 +719,9 @@ def main() -> None:
     rq.add_argument("--population", type=int, default=250_000)
     rq.add_argument("--months", default="2024-01:2024-12")
     rq.add_argument("--requests", type=int, default=10, help="of each kind")
+    rp = sub.add_parser("reports", help="the reports' time and size on a released region")
+    rp.add_argument("--population", type=int, default=250_000)
+    rp.add_argument("--months", default="2024-01:2024-12")
     sub.add_parser("_spine", help=argparse.SUPPRESS)
     c = sub.add_parser("_ingest", help=argparse.SUPPRESS)
     c.add_argument("root", type=Path)
@@ -718,6 +745,8 @@ def main() -> None:
         service(args.population, args.months, args.data, args.repeats)
     elif args.what == "rights":
         rights(args.population, args.months, args.requests)
+    elif args.what == "reports":
+        reports(args.population, args.months)
     elif args.what == "_spine":
         _spine_child()
     else:

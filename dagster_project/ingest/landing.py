@@ -4,10 +4,9 @@ the hub holds (the sensor quarantines those at once, with the reason)."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster_project.config import Paths
+from dagster_project.config import MONTH, Paths
 from dagster_project.contracts.model import Contract, load_contracts
 from dagster_project.ingest.load import seen, signature
-from dagster_project.ingest.supplies import MONTH
 
 
 @dataclass
@@ -22,26 +21,29 @@ class Pending:
         return f"{self.contract.name}|{self.period}|{sig}"
 
 
-def scan(where: Paths, months: set[str]) -> tuple[list[Pending], list[tuple[Contract, Path, str]]]:
-    """Supplies waiting to be processed, and folders that cannot be a supply (with why)."""
-    pending, strays = [], []
+def scan(
+    where: Paths, months: set[str], refuse_outside: bool = True
+) -> tuple[list[Pending], list[tuple[Contract, Path, str]], list[str]]:
+    """Supplies waiting to be processed, folders that cannot be a supply (with why), and
+    months left in landing because they lie outside `months` when those were not configured
+    (`refuse_outside` false: a month delivered before the first the code location loaded is
+    a real supply, held until the code location is reloaded)."""
+    pending, strays, waiting = [], [], []
     for c in load_contracts().values():
         feed_dir = where.landing / c.agency / c.name
         if not feed_dir.is_dir():
             continue
         for folder in sorted(p for p in feed_dir.iterdir() if p.is_dir()):
-            name = folder.name
+            name, shown = folder.name, where.shown(str(folder))
             if not MONTH.match(name):
-                strays.append((c, folder, f"{folder}: {name!r} is not a month (YYYY-MM)"))
+                strays.append((c, folder, f"{shown}: {name!r} is not a month (YYYY-MM)"))
             elif name not in months:
-                first, last = min(months), max(months)
-                strays.append(
-                    (
-                        c,
-                        folder,
-                        f"{folder}: {name} is outside the months the hub holds ({first} to {last})",
-                    )
-                )
+                held = f"{min(months)} to {max(months)}" if months else "none yet"
+                why = f"{shown}: {name} is outside the months the hub holds ({held}; HUB_MONTHS)"
+                if refuse_outside:
+                    strays.append((c, folder, why))
+                else:
+                    waiting.append(f"{why}: left in landing until the code location is reloaded")
             elif (sig := signature(folder)) and not seen(where, c, name, sig):
                 pending.append(Pending(c, name, sig))
-    return pending, strays
+    return pending, strays, waiting

@@ -18,11 +18,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.config import Paths, retention_as_of
+from dagster_project.config import MONTH, Paths, retention_as_of
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive, gate
 from dagster_project.ingest.quarantine import destination, quarantine
-from dagster_project.ingest.supplies import MONTH, Supply, SupplyChanging, SupplyError, open_supply
+from dagster_project.ingest.supplies import Supply, SupplyChanging, SupplyError, open_supply
 from dagster_project.rights import retention
 from dagster_project.rights.honour import erase_from_archive
 
@@ -88,7 +88,7 @@ def _remember(where: Paths, contract: Contract, period: str, sig: list, sha: str
 
 def _advice(contract: Contract, period: str, where: Paths) -> str:
     who = contract.supplier.get("email") or contract.agency_name
-    return (
+    return where.shown(
         f"ask {contract.agency_name} ({who}) for a corrected supply, put it in "
         f"{contract.landing_dir(where.landing, period)}/ and re-run the {period} "
         f"partition of {contract.name}"
@@ -111,7 +111,7 @@ def ingest(
             shutil.rmtree(where.landing_state, ignore_errors=True)
         current = archive.loaded(con, contract.name, period)
     if not folder.is_dir():
-        return _nothing_landed(contract, period, folder, current)
+        return _nothing_landed(contract, period, where.shown(str(folder)), current)
 
     processed = archive.now()
     sig = signature(folder)  # before reading: a supply replaced meanwhile is read again
@@ -119,7 +119,8 @@ def ingest(
     try:
         supply = open_supply(contract, folder, period)
     except SupplyChanging as e:
-        return Outcome(contract.name, period, Status.CHANGING, f"{e}; it will be read again")
+        sentence = where.shown(f"{e}; it will be read again")
+        return Outcome(contract.name, period, Status.CHANGING, sentence)
     except SupplyError as e:
         return _refuse(
             contract,
@@ -233,7 +234,7 @@ def _refuse(
 ) -> Outcome:
     """Register the refusal, then move the supply out of landing (if the move fails, the
     register says where it was going and the sensor will offer the supply again)."""
-    advice = _advice(contract, period, where)
+    advice, reason = _advice(contract, period, where), where.shown(reason)
     dest = destination(where.quarantine, contract, period, row["processed_at"])
     with connect() as con:
         refused = {"status": Status.QUARANTINED.value, "reason": reason,
@@ -253,14 +254,15 @@ def _refuse(
         contract.name,
         period,
         Status.QUARANTINED,
-        f"{contract.name} {period} refused: {reason}. The supply is in {dest}; {advice}.",
+        f"{contract.name} {period} refused: {reason}. The supply is in "
+        f"{where.shown(str(dest))}; {advice}.",
         supply_id=row["supply_id"],
         quarantine_path=dest,
         gate_result=result,
     )
 
 
-def _nothing_landed(contract: Contract, period: str, folder: Path, current) -> Outcome:
+def _nothing_landed(contract: Contract, period: str, folder: str, current) -> Outcome:
     if current:
         return Outcome(
             contract.name,

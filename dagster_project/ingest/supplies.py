@@ -14,7 +14,6 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,6 @@ from dagster_project.contracts.model import Contract
 
 METADATA = "supply.yml"
 MAX_FIELD = 131_072  # characters; a longer field is refused, not read into memory
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class SupplyError(ValueError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,12 +29,18 @@ T = TypeVar("T")
 
 
 @functools.cache
-def _httpfs() -> str:
-    import duckdb_extension_httpfs  # the package is only the extension's file
-
-    folder = Path(duckdb_extension_httpfs.__file__).parent
-    [path] = folder.glob("extensions/**/httpfs.duckdb_extension")
+def extension_file(name: str) -> str:
+    """The file of DuckDB's extension `name` in the installed package `duckdb-extension-<name>`
+    (the package is only the extension's file), for LOAD: DuckDB would otherwise download it."""
+    package = importlib.import_module(f"duckdb_extension_{name}")
+    folder = Path(package.__file__).parent
+    [path] = folder.glob(f"extensions/**/{name}.duckdb_extension")
     return str(path)
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load extension `name` from its package into a connection opened with CONFIG."""
+    con.execute(f"LOAD {quote(extension_file(name))}")
 
 
 def quote(text: str) -> str:
@@ -44,7 +51,7 @@ def quote(text: str) -> str:
 def load_encryption(con: duckdb.DuckDBPyConnection) -> None:
     """Let the connection write encrypted files (the httpfs extension, from its file), and
     encrypt what it spills to disk when memory runs short (records, during linkage)."""
-    con.execute(f"LOAD {quote(_httpfs())}")
+    load_extension(con, "httpfs")
     con.execute("SET temp_file_encryption = true")
 
 

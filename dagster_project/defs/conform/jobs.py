@@ -6,6 +6,7 @@ import functools
 import dagster as dg
 
 from dagster_project.defs.conform.assets import conform_assets
+from dagster_project.defs.reports.assets import DATA_QUALITY, LINKAGE
 from dagster_project.defs.rights.assets import RETENTION, RIGHTS
 from dagster_project.defs.spine.people import IDS
 from dagster_project.defs.spine.places import GAZETTEER, PLACE_MATCHES
@@ -13,7 +14,7 @@ from dagster_project.defs.spine.places import GAZETTEER, PLACE_MATCHES
 
 def conform_selection() -> dg.AssetSelection:
     return dg.AssetSelection.assets(
-        RETENTION, RIGHTS, conform_assets(), IDS, GAZETTEER, PLACE_MATCHES
+        RETENTION, RIGHTS, conform_assets(), IDS, GAZETTEER, PLACE_MATCHES, DATA_QUALITY, LINKAGE
     )
 
 
@@ -23,5 +24,5 @@ def conform_job():
         "conform",
         selection=conform_selection(),
         description="Apply retention and the requests register, build the dbt models (staging "
-                    "and onwards), run their tests, and bring the person and place spines up "
-                    "to date.")  # fmt: skip
+                    "and onwards), run their tests, bring the person and place spines up to "
+                    "date, and write the scorecard and the linkage report.")  # fmt: skip

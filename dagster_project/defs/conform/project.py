@@ -35,6 +35,15 @@ class Translator(DagsterDbtTranslator):
             return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["alias"]])
         return super().get_asset_key(dbt_resource_props)
 
+    def get_group_name(self, dbt_resource_props: dict) -> str | None:
+        """The layer, so the lineage reads staging > intermediate > marts: seeds are reference
+        tables, and the marts folder's models (prep and the three levels) are `marts`."""
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        if dbt_resource_props["resource_type"] == "model":
+            return dbt_resource_props["fqn"][1]
+        return super().get_group_name(dbt_resource_props)
+
     def get_automation_condition(self, dbt_resource_props: dict) -> dg.AutomationCondition:
         if dbt_resource_props["resource_type"] == "seed":
             return once()

@@ -1,6 +1,7 @@
 """One Dagster asset per feed contract (`raw/<feed>`), partitioned by month and grouped by
-agency, with the gate as a blocking asset check: a refused supply fails the check, so nothing
-downstream of that month runs."""
+agency, with the gate as a blocking asset check. A refused supply fails the check and the month
+(a failed partition, its run failing with the reason), so nothing downstream of it runs; an
+unchanged one passes the check and materializes nothing."""
 
 import functools
 import warnings
@@ -14,6 +15,7 @@ from dagster_project.defs.resources import WarehouseResource
 from dagster_project.ingest.load import Status, ingest
 
 GATE = "gate"
+REFUSED = "refused"  # the metadata that marks a run's failure as the gate's refusal
 
 
 def asset_key(contract: Contract) -> dg.AssetKey:
@@ -59,30 +61,21 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
                 dg.TableColumn(f.name, "VARCHAR", description=f.meaning) for f in c.fields]),
         },
         check_specs=[gate_spec(c)],
+        output_required=False,  # an unchanged supply materializes nothing
     )  # fmt: skip
     def _feed(context: dg.AssetExecutionContext, duckdb: WarehouseResource):
-        period = context.partition_key[:7]
+        period, where = context.partition_key, paths()
         outcome = ingest(
             c,
             period,
             duckdb.get_connection,
-            paths(),
+            where,
             on_stage=lambda stage: context.log.debug(f"append {stage}"),
         )
         for warning in outcome.warnings:
             context.log.warning(f"{c.name} {period}: {warning}")
         if outcome.status in (Status.MISSING, Status.CHANGING):
             raise dg.Failure(description=outcome.sentence)
-        log = context.log.info if outcome.passed else context.log.error
-        log(outcome.sentence)
-        metadata = {
-            "status": outcome.status.value,
-            "rows": outcome.rows,
-            "supply_id": outcome.supply_id or "",
-            **{f"{stage}_seconds": round(s, 3) for stage, s in outcome.seconds.items()},
-        }
-        if outcome.quarantine_path:
-            metadata["quarantine"] = dg.MetadataValue.path(str(outcome.quarantine_path))
         check = dg.AssetCheckResult(
             check_name=GATE,
             passed=outcome.passed,
@@ -92,7 +85,30 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
             if outcome.gate_result
             else {},
         )
-        return dg.MaterializeResult(metadata=metadata, check_results=[check])
+        if outcome.status == Status.QUARANTINED:
+            # Not materialized: the month is a failed partition, and the run's failure is the
+            # sentence that says why and whom to ask.
+            yield check
+            raise dg.Failure(
+                description=outcome.sentence,
+                metadata={REFUSED: True, "quarantine": where.shown(str(outcome.quarantine_path))},
+                allow_retries=False,
+            )
+        context.log.info(outcome.sentence)
+        if outcome.status == Status.UNCHANGED:
+            # Nothing new: no materialization, so nothing downstream runs again and the
+            # month keeps the metadata of the supply it holds.
+            yield check
+            return
+        yield dg.MaterializeResult(
+            metadata={
+                "status": outcome.status.value,
+                "rows": outcome.rows,
+                "supply_id": outcome.supply_id or "",
+                **{f"{stage}_seconds": round(s, 3) for stage, s in outcome.seconds.items()},
+            },
+            check_results=[check],
+        )
 
     return _feed
 

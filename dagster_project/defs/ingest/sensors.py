@@ -5,7 +5,7 @@ import functools
 
 import dagster as dg
 
-from dagster_project.config import paths
+from dagster_project.config import months_given, paths
 from dagster_project.defs.ingest.assets import asset_key
 from dagster_project.defs.ingest.jobs import refresh_job
 from dagster_project.defs.partitions import monthly
@@ -33,8 +33,10 @@ def _attempts(instance: dg.DagsterInstance, key: str) -> tuple[int, bool]:
 
 def _evaluate(context: dg.SensorEvaluationContext):
     where = paths()
-    months = {k[:7] for k in monthly().get_partition_keys()}
-    pending, strays = scan(where, months)
+    months = set(monthly().get_partition_keys())
+    pending, strays, waiting = scan(where, months, refuse_outside=months_given())
+    for why in waiting:
+        context.log.warning(why)
     for contract, folder, reason in strays:
         dest = destination(where.quarantine, contract, folder.name, now())
         quarantine(
@@ -46,7 +48,7 @@ def _evaluate(context: dg.SensorEvaluationContext):
             "deliver it again in a folder named for the month it covers",
             now(),
         )
-        context.log.error(f"{reason}; moved to {dest}")
+        context.log.error(where.shown(f"{reason}; moved to {dest}"))
     requested = 0
     for p in pending:
         tries, live = _attempts(context.instance, p.key)
@@ -55,7 +57,7 @@ def _evaluate(context: dg.SensorEvaluationContext):
         requested += 1
         yield dg.RunRequest(
             run_key=f"{p.key}#{tries + 1}",
-            partition_key=f"{p.period}-01",
+            partition_key=p.period,
             asset_selection=[asset_key(p.contract)],
             tags={SUPPLY_TAG: p.key},
         )

@@ -33,7 +33,7 @@ def person_model(duckdb: WarehouseResource) -> dg.MaterializeResult:
         path = spine.train_model(con, paths().person_models)
     body = model.load(path)
     return dg.MaterializeResult(metadata={
-        "version": body["version"], "path": dg.MetadataValue.path(str(path)),
+        "version": body["version"], "path": dg.MetadataValue.path(paths().shown(str(path))),
         "trained_at": body["trained_at"], "data_extent": dg.MetadataValue.json(body["data_extent"]),
         "training_steps": dg.MetadataValue.md("\n".join(f"1. {s}" for s in body["training_steps"])),
     })  # fmt: skip

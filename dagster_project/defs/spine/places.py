@@ -21,7 +21,7 @@ RIGHT_TARGET, WRONG_LIMIT = 0.99, 0.001
 
 
 @dg.asset(
-    key=GAZETTEER, group_name="places", kinds={"duckdb"}, automation_condition=once(),
+    key=GAZETTEER, group_name="reference", kinds={"duckdb"}, automation_condition=once(),
     description="Every property of the gazetteer (AddressBase-style: UPRN, address parts, "
                 "coordinates, LSOA, ward, district), checked against docs/gazetteer.md.",
 )  # fmt: skip
@@ -37,7 +37,7 @@ def gazetteer_table(duckdb: WarehouseResource) -> dg.MaterializeResult:
         ).fetchone()
     return dg.MaterializeResult(metadata={
         "properties": n, "postcodes": postcodes, "districts": districts,
-        "file": dg.MetadataValue.path(str(path)),
+        "file": dg.MetadataValue.path(paths().shown(str(path))),
     })  # fmt: skip
 
 

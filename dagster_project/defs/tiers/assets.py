@@ -7,6 +7,7 @@ import functools
 import json
 
 import dagster as dg
+import pandas as pd
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project.access import settings
@@ -14,18 +15,20 @@ from dagster_project.config import paths
 from dagster_project.defs.automation import after_upstream, once
 from dagster_project.defs.conform.project import Translator, manifest, project
 from dagster_project.defs.resources import WarehouseResource
+from dagster_project.places import boundaries
 from dagster_project.platform import keys
 from dagster_project.platform.warehouse import transaction
 from dagster_project.tiers import population, publish
 
 POPULATION = dg.AssetKey(["reference", "population"])
+BOUNDARIES = dg.AssetKey(["reference", "boundaries"])
 STAGED = dg.AssetKey(["release", "staged"])
 PUBLISHED = dg.AssetKey(["release", "published"])
 MARTS = "marts"  # the dbt selection of the published layer (dbt/models/marts)
 
 
 @dg.asset(
-    key=POPULATION, group_name="tiers", kinds={"duckdb"}, automation_condition=once(),
+    key=POPULATION, group_name="reference", kinds={"duckdb"}, automation_condition=once(),
     description="Residents per LSOA from data/reference/population.csv: the denominators of "
                 "Level 1's rates per 1,000.",
 )  # fmt: skip
@@ -33,7 +36,42 @@ def population_table(duckdb: WarehouseResource) -> dg.MaterializeResult:
     path = paths().reference / "population.csv"
     with duckdb.get_connection() as con, transaction(con):
         n = population.load(con, path)
-    return dg.MaterializeResult(metadata={"LSOAs": n, "file": dg.MetadataValue.path(str(path))})
+    file = dg.MetadataValue.path(paths().shown(str(path)))
+    return dg.MaterializeResult(metadata={"LSOAs": n, "file": file})
+
+
+@dg.asset(
+    key=BOUNDARIES, group_name="reference", kinds={"duckdb"}, automation_condition=once(),
+    description="The areas' boundaries from data/reference/boundaries.geojson (the synthetic "
+                "region's, or a partnership's from the ONS: docs/gazetteer.md), published in "
+                "Level 1 for the strategic profile's maps; without the file, no maps.",
+)  # fmt: skip
+def boundaries_table(
+    context: dg.AssetExecutionContext, duckdb: WarehouseResource
+) -> dg.MaterializeResult:
+    where = paths()
+    path, areas = where.reference / boundaries.FILENAME, pd.DataFrame(columns=boundaries.COLUMNS)
+    note = f"{where.shown(str(path))}: no such file, so no maps"
+    try:
+        if path.exists():
+            areas, note = boundaries.read(path), where.shown(str(path))
+    except boundaries.BoundaryError as e:  # only the maps need it: the release goes on
+        note = where.shown(str(e))
+        context.log.warning(f"{note}; the strategic profile is published without maps")
+    with duckdb.get_connection() as con, transaction(con):
+        con.execute("create schema if not exists reference")
+        con.register("areas", areas)
+        con.execute(
+            "create or replace table reference.boundaries as select geography::varchar as "
+            "geography, code::varchar as code, name::varchar as name, geometry::json as "
+            "geometry from areas"
+        )
+        con.unregister("areas")
+    counts = areas.groupby("geography").size().to_dict()
+    return dg.MaterializeResult(metadata={
+        **{f"{g} areas": int(counts.get(g, 0)) for g in boundaries.GEOGRAPHIES},
+        "file": note,
+    })  # fmt: skip
 
 
 def release_id(now: dt.datetime) -> str:

@@ -6,7 +6,14 @@ import functools
 import dagster as dg
 
 from dagster_project.defs.conform.jobs import conform_selection
-from dagster_project.defs.tiers.assets import POPULATION, PUBLISHED, STAGED, marts_assets
+from dagster_project.defs.reports.definitions import REPORTS
+from dagster_project.defs.tiers.assets import (
+    BOUNDARIES,
+    POPULATION,
+    PUBLISHED,
+    STAGED,
+    marts_assets,
+)
 
 
 @functools.cache
@@ -16,7 +23,8 @@ def release_job():
         # A release starts with a conform, so that what retention and the requests register
         # took out of the archive is out of every tier it publishes.
         selection=conform_selection()
-        | dg.AssetSelection.assets(POPULATION, marts_assets(), STAGED, PUBLISHED),
+        | dg.AssetSelection.assets(POPULATION, BOUNDARIES, marts_assets(), STAGED, PUBLISHED)
+        | REPORTS,
         description="Apply retention and the requests register, conform, build the marts, "
-        "stage the three tier files, check them, and publish.",
+        "stage the three tier files, check them, publish, and write the reports.",
     )

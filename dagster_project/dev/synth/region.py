@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from dagster_project.contracts.model import Contract, load_contracts
-from dagster_project.dev.synth import faults
+from dagster_project.dev.synth import boundaries, faults
 from dagster_project.dev.synth.errors import ErrorRates
 from dagster_project.dev.synth.events import build_events, make_region, month_bounds
 from dagster_project.dev.synth.gazetteer import build_gazetteer
@@ -128,6 +128,7 @@ def generate(
     gazetteer.properties.drop(columns="building_key").to_csv(
         reference / "gazetteer.csv", index=False
     )
+    boundaries.write(gazetteer.properties, reference)  # the maps' areas: docs/gazetteer.md
     gazetteer.streets.to_csv(reference / "streets.csv", index=False)
     _population(pop, gazetteer.properties).to_csv(reference / "population.csv", index=False)
 
