@@ -78,10 +78,11 @@ class Dagster:
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
+        try:  # its daemon can take a minute to wind down: nothing it holds is kept
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
 
 
 def _skip_welcome(page) -> None:
