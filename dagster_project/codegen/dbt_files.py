@@ -12,7 +12,8 @@ time: change the contract (or this generator), never the files.
   (the broadest, where a code covers several).
 - the dbt seed `address_words.csv`: the post towns, street types and sub-building words staging
   cuts an address delivered on one line by (contracts/reference/addresses.yml).
-- `dbt/seeds/_seeds.yml`: the two seeds' descriptions, for the catalogue (`make docs`).
+- `_seeds.yml` in the dbt project's seeds folder: the two seeds' descriptions, for the
+  catalogue (`make docs`).
 - `dbt/models/intermediate/int_*.sql`: the common schemas (person records, place records,
   events and the people in them), one union over the feeds, built a month at a time.
 """
