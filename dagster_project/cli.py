@@ -219,6 +219,9 @@ def _link(args: argparse.Namespace) -> int:
     out = link_file(Path(args.input), Path(args.output),
                     Path(args.model) if args.model else None,
                     Path(args.pairs) if args.pairs else None)  # fmt: skip
+    print("What the linker used:")
+    for line in out.used:
+        print(f"  {line}")
     print(
         f"{out.records:,} records -> {out.persons:,} persons ({out.links:,} links of "
         f"{out.pairs_scored:,} pairs scored; model: {out.model}). Wrote {args.output}"

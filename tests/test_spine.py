@@ -205,18 +205,21 @@ def test_place_accuracy_per_feed_and_error_type_is_kept_and_clears_the_targets(r
         assert by_error[error][0] >= PLACE_FLOOR and by_error[error][1] == 0, error
 
 
-def test_place_review_decisions_are_honoured_by_the_next_run(refreshed, monkeypatch):
+def test_place_review_decisions_are_honoured_by_the_next_run_and_reach_people(
+    refreshed, monkeypatch
+):
     hub, *_ = refreshed
     monkeypatch.setenv("HUB_DATA_DIR", str(hub.where.root))
+    homes = "place_record_id in (select unique_id from spine.person_features)"
     with hub.connect(read_only=True) as con:
-        # a mention matched exactly, ruled out; another forced onto the first one's property
+        # a person's home matched exactly, ruled out; another forced onto the first's property
         ruled_out, uprn = con.execute(
             "select place_record_id, uprn from spine.place_matches "
-            "where method = 'exact' order by 1 limit 1"
+            f"where method = 'exact' and {homes} order by 1 limit 1"
         ).fetchone()
         forced = con.execute("select place_record_id from spine.place_matches "
-                             "where method = 'exact' and uprn <> ? order by 1 limit 1",
-                             [uprn]).fetchone()[0]  # fmt: skip
+                             f"where method = 'exact' and uprn <> ? and {homes} "
+                             "order by 1 limit 1", [uprn]).fetchone()[0]  # fmt: skip
         queue = con.execute(
             "select count(*), count(candidate) from spine.place_review_queue"
         ).fetchone()
@@ -236,6 +239,17 @@ def test_place_review_decisions_are_honoured_by_the_next_run(refreshed, monkeypa
                              [forced]).fetchone()[0]  # fmt: skip
     assert after[ruled_out] != uprn
     assert after[forced] == uprn and method == "clerical"
+
+    # the person spine's next refresh links on the homes as now matched, without a re-link
+    with workspace(hub.where.warehouse) as con:
+        run = spine.refresh(con, hub.where.person_models, hub.where.person_decisions)
+    with hub.connect(read_only=True) as con:
+        stored = dict(con.execute(
+            "select unique_id, uprn from spine.person_features where unique_id in (?, ?)",
+            [ruled_out, forced]).fetchall())  # fmt: skip
+    assert run.kind == "incremental" and run.homes_rematched >= 2
+    assert stored == after
+    assert f"{run.homes_rematched:,} homes re-matched by the place spine" in spine.summary(run)
 
 
 def test_hub_link_works_on_a_file_with_foreign_postcodes_and_missing_dates(refreshed, tmp_path):

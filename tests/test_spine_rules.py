@@ -115,7 +115,8 @@ def test_features_degrade_what_they_cannot_parse_to_null():
     ])  # fmt: skip
     a, b = rows
     assert (a["forename"], a["surname"]) == ("ZOE ANN", "OBRIEN SMITH")
-    assert a["date_of_birth"] is None and a["postcode"] is None and a["sex"] == "F"
+    assert a["date_of_birth"] is None and a["sex"] == "F"
+    assert (a["postcode"], a["postcode_district"]) == ("75008", "750")  # compared as written
     assert str(b["date_of_birth"]) == "1985-07-04" and b["postcode"] == "RG1 2AB"
     assert b["sex"] is None and b["forename_std"] == "WILLIAM"
     assert set(a["address_tokens"]) == set(b["address_tokens"]) == {"2", "10", "HIGH", "STREET"}
@@ -204,6 +205,12 @@ def test_each_way_two_records_agree_lands_in_its_own_level():
          "age": "23", "period": "2024-03"},
         {"record_id": "son", "source": "y", "forename": "Oliver", "surname": "Smith-Jarvis",
          "date_of_birth": "2001-01-21"},
+        {"record_id": "older", "source": "x", "forename": "Oliver", "surname": "Jarvis",
+         "age": "24", "period": "2024-03"},
+        {"record_id": "amy", "source": "x", "forename": "Amy", "surname": "Lee"},
+        {"record_id": "abroad", "source": "z", "forename": "William", "surname": "Wilson",
+         "postcode": "75008", "address": "10 High St"},
+        {"record_id": "ami", "source": "y", "forename": "Ami", "surname": "Lee"},
     ]  # fmt: skip
     columns = sorted({k for p in people for k in p})
     con.execute("create table src (" + ", ".join(f"{c} varchar" for c in columns) + ")")
@@ -232,10 +239,67 @@ def test_each_way_two_records_agree_lands_in_its_own_level():
     assert level("surname", "father", "aged") == "Jaro-Winkler distance of surname >= 0.92"
     assert level("surname", "son", "father") == "shares a part (double-barrelled)"
     assert level("date_of_birth", "swapped", "william") == "day and month swapped"
-    assert level("date_of_birth", "aged", "son") == "birth years within one (age)"
+    # aged 23 in March 2024: born from 2 March 2000 to 31 March 2001
+    assert level("date_of_birth", "aged", "son") == "birth date fits the age given"
+    assert level("date_of_birth", "older", "son") == "birth years within one (age)"
+    # one slip in a short name is far from Jaro-Winkler's 0.92
+    assert level("forename", "amy", "ami") == "Damerau-Levenshtein distance of forename <= 1"
     assert level("date_of_birth", "father", "son") == "born more than five years apart"
     assert level("home", "flat", "bill") == "same address"  # a postcode missing is no conflict
     assert level("home", "william", "bill") == "same postcode, most words"
+    # a postcode from elsewhere is another way of writing the place, not a disagreement
+    assert level("home", "william", "abroad") == "same address"
     assert level("home", "william", "swapped") == "missing on either side"
     assert level("agency_ref", "william", "bill") == "not comparable"  # issued by two agencies
     assert level("agency_ref", "bill", "flat") == "Exact match on agency_ref"
+
+
+def test_one_name_column_is_split_and_dates_are_read_in_the_columns_own_format():
+    rows = _features([
+        {"record_id": "1", "source": "x", "name": "KOWALSKA, Anna Maria",
+         "date_of_birth": "04.11.2007 00:00:00", "sex": "2", "postcode": "D02 X285"},
+        {"record_id": "2", "source": "x", "name": "Jan  de Vries", "date_of_birth": "31.12.1990",
+         "sex": "1", "postcode": "1012 AB"},
+        {"record_id": "3", "source": "x", "name": "Ola", "date_of_birth": "1990-01-01"},
+    ])  # fmt: skip
+    a, b, c = rows
+    assert (a["forename"], a["surname"], a["sex"]) == ("ANNA", "KOWALSKA", "F")
+    assert (b["forename"], b["surname"], b["sex"]) == ("JAN", "VRIES", "M")
+    assert (c["forename"], c["surname"]) == (None, "OLA")
+    # most of the column is day.month.year, so an ISO date in it is not read
+    assert [str(r["date_of_birth"]) for r in rows] == ["2007-11-04", "1990-12-31", "None"]
+    assert [r["postcode_district"] for r in rows] == ["D02", "1012", None]
+
+
+def test_the_plan_leaves_out_what_the_data_cannot_support_and_says_why():
+    con = duckdb.connect()
+    con.execute("""
+        create table src as select 'r' || i as record_id, 'x' as source,
+            ['ANNA', 'JAN', 'EVA', 'LARS'][i % 4 + 1] as forename,
+            chr((65 + i // 2)::integer) || 'SON' as surname, 'M' as sex,
+            '1990-01-' || lpad((i // 2 % 28 + 1)::varchar, 2, '0') as date_of_birth,
+            'ref' || i as agency_ref
+        from range(40) t(i)""")  # fmt: skip
+    features.prepare(con, "src", "f")
+
+    chosen = model.plan(con, "f")
+
+    names = [model.output_name(c) for c in chosen.comparisons]
+    assert names == ["forename", "surname", "date_of_birth"]
+    assert (
+        "comparison home: uprn has no values; postcode has no values; address_tokens has no "
+        "values" in chosen.left_out
+    )
+    assert "comparison sex: sex has one value throughout" in chosen.left_out
+    assert "comparison agency_ref: agency_ref has no value twice" in chosen.left_out
+    assert all("postcode" not in model._sql(r) for r in chosen.blocking)
+    assert sum(chosen.pairs.values()) > 0
+    assert any(why.startswith('training session on l."postcode"') for why in chosen.left_out)
+    trained = model.train(con, "f", chosen)
+    assert trained.plan is chosen and trained.steps[0].startswith("left out: comparison home")
+
+    con.execute("create or replace table f as select * exclude (forename, surname, forename_std),"
+                " null::varchar as forename, null::varchar as surname,"
+                " null::varchar as forename_std from f")  # fmt: skip
+    with pytest.raises(ValueError, match="too little to link on: no first names or surnames"):
+        model.plan(con, "f")

@@ -190,10 +190,119 @@ def _print_evaluation(path: Path) -> None:
         table("= 'feed pair'", "feed_a || ' - ' || feed_b as feed_pair", "true_pairs desc")
 
 
-def spine_accuracy(population: int, months: str) -> None:
-    """The person spine on a generated region through the whole pipeline, against the truth."""
+# The link thresholds the miss analysis re-clusters at, besides the model's own.
+THRESHOLDS = (0.99, 0.995, 0.998)
+
+
+def _print_misses(root: Path) -> None:
+    """Why true pairs of named or dated records were not linked: each pair's fate (waiting for
+    review, compared but scored low, or found by no blocking rule) by the errors its records
+    carry; then the figures had the spine linked at lower thresholds (its links and queued
+    pairs re-clustered). Bench only: nothing here is stored."""
+    from dagster_project.people import evaluation, ids, model
+    from dagster_project.platform.warehouse import attach, memory
+
+    con = memory()
+    attach(con, root / "warehouse" / "hub.duckdb", "wh", "warehouse", read_only=True)
+    records = """(select person_record_id as record_id, source_feed as source, role, period,
+                  record_id as source_record_id, forename, surname, date_of_birth
+                  from wh.intermediate.int_person_records)"""
+    evaluation.load_truth(con, root / "truth" / "records", records)
+    settings = model.load(model.latest(root / "models" / "person"))["splink"]
+    blocked = " or ".join(
+        f"({r['blocking_rule']})" for r in settings["blocking_rules_to_generate_predictions"]
+    )
+    con.execute("""
+        create table missed as
+        select a.unique_id as l, b.unique_id as r
+        from truth a join truth b on a.true_id = b.true_id and a.unique_id < b.unique_id
+        join wh.spine.person_ids pa on pa.person_record_id = a.unique_id
+        join wh.spine.person_ids pb on pb.person_record_id = b.unique_id
+        where a.identifiable and b.identifiable and pa.person_id <> pb.person_id""")
+    con.execute(f"""
+        create table fate as
+        select m.l, m.r, case
+            when q.person_record_id_l is not null then 'waiting for review (scored '
+                || {model.REVIEW} || ' up, or conflicting)'
+            when {blocked} then 'compared, scored below {model.REVIEW}'
+            else 'found by no blocking rule' end as fate,
+            coalesce((select string_agg(distinct e.error, ' + ' order by e.error)
+                      from truth_errors e where e.unique_id in (m.l, m.r)), 'none') as errors,
+            -- what one side does not give at all (a feed that records only an age, say)
+            coalesce(nullif(concat_ws(', ',
+                case when l.forename is null or r.forename is null then 'first name' end,
+                case when l.date_of_birth is null or r.date_of_birth is null then
+                    case when coalesce(l.birth_year, r.birth_year) is null then 'date or age'
+                         else 'date (age only)' end end,
+                case when (l.postcode is null and l.address_tokens is null)
+                       or (r.postcode is null and r.address_tokens is null) then 'home' end
+            ), ''), 'nothing') as lacking
+        from missed m
+        join wh.spine.person_features l on l.unique_id = m.l
+        join wh.spine.person_features r on r.unique_id = m.r
+        left join wh.spine.review_queue q
+          on q.person_record_id_l = m.l and q.person_record_id_r = m.r""")
+    print(
+        "| missed true pairs (named or dated records) | pairs | one side lacks a date of birth "
+        "| lacks a home |"
+    )
+    print("| --- | ---: | ---: | ---: |")
+    for fate, n, no_date, no_home in con.execute("""
+        select coalesce(fate, 'all'), count(*), count(*) filter (lacking like '%date%'),
+               count(*) filter (lacking like '%home%')
+        from fate group by rollup (fate) order by 2 desc""").fetchall():  # fmt: skip
+        print(f"| {fate} | {n:,} | {no_date:,} | {no_home:,} |")
+    print()
+    print("| fate | errors on the two records | one side lacks | pairs |")
+    print("| --- | --- | --- | ---: |")
+    for fate, errors, lacking, n in con.execute(
+        "select fate, errors, lacking, count(*) from fate group by all order by 4 desc limit 25"
+    ).fetchall():
+        print(f"| {fate} | {errors} | {lacking} | {n:,} |")
+    print()
+    print("| error | missed pairs | of which one side lacks a date of birth | lacks a home |")
+    print("| --- | ---: | ---: | ---: |")
+    for error, n, no_date, no_home in con.execute("""
+        select e.error, count(*), count(*) filter (f.lacking like '%date%'),
+               count(*) filter (f.lacking like '%home%')
+        from fate f join (select distinct unique_id, error from truth_errors) e
+          on e.unique_id in (f.l, f.r)
+        group by 1 order by 2 desc""").fetchall():  # fmt: skip
+        print(f"| {error} | {n:,} | {no_date:,} | {no_home:,} |")
+    print()
+    # Re-cluster at lower thresholds: the spine's links plus the queued pairs that clear one.
+    links = con.execute("select person_record_id_l, person_record_id_r "
+                        "from wh.spine.person_links").fetchall()  # fmt: skip
+    queued = con.execute(f"""
+        select q.person_record_id_l, q.person_record_id_r, q.match_probability,
+               coalesce({model.CONFLICT}, false)
+        from wh.spine.review_queue q
+        join wh.spine.person_features l on l.unique_id = q.person_record_id_l
+        join wh.spine.person_features r on r.unique_id = q.person_record_id_r""").fetchall()
+    everyone = [r[0] for r in con.execute("select unique_id from wh.spine.person_features"
+                                          ).fetchall()]  # fmt: skip
+    print("| link threshold | scope | precision | recall | merged clusters |")
+    print("| ---: | --- | ---: | ---: | ---: |")
+    for threshold in (model.LINK, *sorted(THRESHOLDS, reverse=True)):
+        extra = [(a, b) for a, b, p, conflict in queued if p >= threshold and not conflict]
+        roots = ids.components(everyone, links + extra)
+        con.execute("create or replace table clusters (unique_id varchar, cluster_id varchar, "
+                    "source varchar, agency varchar)")  # fmt: skip
+        con.executemany("insert into clusters values (?, ?, null, null)", list(roots.items()))
+        for label, named in (("all records", False), ("named or dated", True)):
+            f = evaluation.overall(con, identifiable_only=named)
+            print(
+                f"| {threshold} | {label} | {f['precision']:.4f} | {f['recall']:.4f} | "
+                f"{f['merged_clusters']:,} |"
+            )
+    print()
+
+
+def spine_accuracy(population: int, months: str, keep: Path | None = None) -> None:
+    """The person spine on a generated region through the whole pipeline, against the truth,
+    and why the pairs it misses are missed."""
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = keep or Path(tmp)
         t = _base_region(population, months, root)
         print(
             f"{population:,} people, months {months} ({t['delivered']}); {platform.machine()}, "
@@ -203,6 +312,7 @@ def spine_accuracy(population: int, months: str) -> None:
         print("\n".join(line for line in t["out"].splitlines() if line.strip()))
         print()
         _print_evaluation(root / "warehouse" / "hub.duckdb")
+        _print_misses(root)
 
 
 RELEASE_FIGURES = (
@@ -697,6 +807,8 @@ def main() -> None:
     a = sub.add_parser("spine-accuracy", help="the person spine against the truth")
     a.add_argument("--population", type=int, default=250_000)
     a.add_argument("--months", default="2024-01:2024-12")
+    a.add_argument("--keep", type=Path, help="build the region here and keep it (default: a "
+                   "temporary folder)")  # fmt: skip
     s = sub.add_parser("spine-speed", help="full and incremental person linkage at scale")
     s.add_argument("--population", type=int, default=250_000)
     s.add_argument("--months", default="2024-01:2024-12")
@@ -732,7 +844,7 @@ def main() -> None:
     elif args.what == "ingest":
         ingest(args.population, args.months)
     elif args.what == "spine-accuracy":
-        spine_accuracy(args.population, args.months)
+        spine_accuracy(args.population, args.months, args.keep)
     elif args.what == "spine-speed":
         spine_speed(args.population, args.months, args.full, args.existing, args.new)
     elif args.what == "place-speed":

@@ -20,6 +20,7 @@ class Linked:
     pairs_scored: int
     links: int
     model: str
+    used: list[str]  # what was read, compared, left out and trained, one line each
 
 
 def _read(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -39,6 +40,26 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         raise ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]})") from None
 
 
+def _from_plan(trained: model.Trained) -> list[str]:
+    chosen = trained.plan
+    return [
+        "compared: " + ", ".join(model.output_name(c) for c in chosen.comparisons),
+        *(f"left out: {why}" for why in chosen.left_out),
+        *(f"trained: {step}" for step in trained.steps if not step.startswith("left out")),
+        *(f"blocking rule {rule}: {n:,} pairs" for rule, n in chosen.pairs.items()),
+    ]
+
+
+def _from_model(con: duckdb.DuckDBPyConnection, settings: dict) -> list[str]:
+    rules = [r["blocking_rule"] for r in settings["blocking_rules_to_generate_predictions"]]
+    return [
+        "compared: " + ", ".join(c["output_column_name"] for c in settings["comparisons"]),
+        *(f"blocking rule {rule}: {n:,} pairs"
+          for rule, n in zip(rules, model.pairs_added(con, "person_features", rules),
+                             strict=True)),
+    ]  # fmt: skip
+
+
 def link_file(
     input_path: Path, output: Path, model_path: Path | None = None, pairs: Path | None = None
 ) -> Linked:
@@ -51,16 +72,19 @@ def link_file(
     try:
         _read(con, input_path)
         try:
-            n = features.prepare(con, "input_records", "person_features")
+            prepared = features.prepare(con, "input_records", "person_features")
+            used = [f"read {prepared.records:,} records", *prepared.notes()]
+            api = DuckDBAPI(con)
+            if model_path:
+                body = model.load(model_path)
+                settings, name = body["splink"], f"{model_path} ({body['version']})"
+                used += _from_model(con, settings)
+            else:
+                trained = model.train(con, "person_features")
+                settings, name = trained.splink, "trained on the input"
+                used += _from_plan(trained)
         except ValueError as e:
             raise ValueError(f"{input_path}: {e}") from None
-        api = DuckDBAPI(con)
-        if model_path:
-            body = model.load(model_path)
-            settings, name = body["splink"], f"{model_path} ({body['version']})"
-        else:
-            settings, _ = model.train(api, "person_features")
-            name = "trained on the input"
         linker = Linker(api.register("person_features"), settings, log_level=None)
         scored = linker.inference.predict(threshold_match_probability=model.REVIEW)
         con.execute(
@@ -88,7 +112,8 @@ def link_file(
                 copy (select record_id_l, record_id_r, match_probability, match_weight,
                              conflict from scored order by 1, 2)
                 to '{pairs}' (format parquet)""")
-        return Linked(n, len(number), con.execute("select count(*) from scored").fetchone()[0],
-                      len(links), name)  # fmt: skip
+        return Linked(prepared.records, len(number),
+                      con.execute("select count(*) from scored").fetchone()[0], len(links),
+                      name, used)  # fmt: skip
     finally:
         con.close()

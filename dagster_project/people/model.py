@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
+import sqlglot
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_analysis import count_comparisons_from_blocking_rules
+from splink.internals.exceptions import SplinkException
+from sqlglot import exp
 
 # Pairs at or above LINK are the same person; pairs from REVIEW up to LINK go to a person.
 LINK = 0.999
@@ -43,12 +49,20 @@ MOST_WORDS = (
     "0.6 * len(list_distinct(list_concat(address_tokens_l, address_tokens_r)))"
 )
 
+# UK postcodes are kept with their space and others without (features.py): a UK postcode and
+# one from elsewhere are two ways of writing the place, not a disagreement.
+OTHER_KINDS_OF_POSTCODE = "contains(postcode_l, ' ') <> contains(postcode_r, ' ')"
+
 # Splink's levels know no date parts, and this one compares one side's month with the other's day.
 DAY_MONTH_SWAPPED = (
     "year(date_of_birth_l) = year(date_of_birth_r) and "
     "month(date_of_birth_l) = day(date_of_birth_r) and "
     "day(date_of_birth_l) = month(date_of_birth_r)"
 )
+
+# An age stands for the birth dates it allows (features.py: born_from to born_to); where one
+# side has only an age, the other's date or age fitting it is the evidence.
+AGE_FITS = "born_from_l <= born_to_r and born_from_r <= born_to_l"
 
 
 def comparisons() -> list:
@@ -57,7 +71,8 @@ def comparisons() -> list:
         _CustomComparison(
             output_column_name="forename",
             comparison_description="First name: exact (common names count for less), "
-            "nickname, typo, written as the surname (names swapped)",
+            "nickname, typo (close, or one character apart), written as the surname (names "
+            "swapped)",
             comparison_levels=[
                 cll.NullLevel("forename"),
                 cll.ExactMatchLevel("forename", term_frequency_adjustments=True),
@@ -65,6 +80,8 @@ def comparisons() -> list:
                     label_for_charts="same formal name (nickname)"
                 ),
                 cll.JaroWinklerLevel("forename", 0.92),
+                # one slip in a short name ("Amy", "Any") is far from 0.92 Jaro-Winkler
+                cll.DamerauLevenshteinLevel("forename", 1),
                 # one direction only: the surname comparison checks the other
                 cll.ColumnsReversedLevel("forename", "surname"),
                 cll.JaroWinklerLevel("forename", 0.8),
@@ -73,12 +90,14 @@ def comparisons() -> list:
         ),
         _CustomComparison(
             output_column_name="surname",
-            comparison_description="Surname: exact (common names count for less), typo, one "
-            "part of a double-barrelled name, written as the first name (names swapped)",
+            comparison_description="Surname: exact (common names count for less), typo (close, "
+            "or one character apart), one part of a double-barrelled name, written as the "
+            "first name (names swapped)",
             comparison_levels=[
                 cll.NullLevel("surname"),
                 cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
                 cll.JaroWinklerLevel("surname", 0.92),
+                cll.DamerauLevenshteinLevel("surname", 1),
                 cll.ArrayIntersectLevel("surname_tokens").configure(
                     label_for_charts="shares a part (double-barrelled)"
                 ),
@@ -88,13 +107,17 @@ def comparisons() -> list:
         ),
         _CustomComparison(
             output_column_name="date_of_birth",
-            comparison_description="Date of birth: exact, day and month swapped, one "
-            "character apart; where one side has only an age, birth years within one",
+            comparison_description="Date of birth: exact, day and month swapped; where one "
+            "side has only an age, the birth dates it allows fit the other side, or birth "
+            "years within one",
             comparison_levels=[
                 # a birth year (from an age) is something to compare where a date is missing
                 cll.And(cll.NullLevel("date_of_birth"), cll.NullLevel("birth_year")),
                 cll.ExactMatchLevel("date_of_birth"),
                 cll.CustomLevel(DAY_MONTH_SWAPPED, "day and month swapped"),
+                cll.And(cll.NullLevel("date_of_birth"), cll.CustomLevel(AGE_FITS)).configure(
+                    label_for_charts="birth date fits the age given"
+                ),
                 cll.And(
                     cll.NullLevel("date_of_birth"), cll.AbsoluteDifferenceLevel("birth_year", 1)
                 ).configure(label_for_charts="birth years within one (age)"),
@@ -123,7 +146,11 @@ def comparisons() -> list:
                 ),
                 cll.And(
                     cll.CustomLevel(SAME_WORDS),
-                    cll.Or(cll.ExactMatchLevel("postcode"), cll.NullLevel("postcode")),
+                    cll.Or(
+                        cll.ExactMatchLevel("postcode"),
+                        cll.NullLevel("postcode"),
+                        cll.CustomLevel(OTHER_KINDS_OF_POSTCODE),
+                    ),
                 ).configure(label_for_charts="same address"),
                 cll.And(cll.ExactMatchLevel("postcode"), cll.CustomLevel(MOST_WORDS)).configure(
                     label_for_charts="same postcode, most words"
@@ -209,14 +236,145 @@ EM_RULES = [block_on("date_of_birth"), block_on("forename_std", "surname"), bloc
 
 
 def _sql(rule) -> str:
-    return rule.get_blocking_rule("duckdb").blocking_rule_sql
+    return rule if isinstance(rule, str) else rule.get_blocking_rule("duckdb").blocking_rule_sql
 
 
-def settings() -> SettingsCreator:
+def _columns(rule) -> set[str]:
+    """The feature columns a blocking rule reads."""
+    return {c.name for c in sqlglot.parse_one(_sql(rule), read="duckdb").find_all(exp.Column)}
+
+
+def output_name(comparison) -> str:
+    return comparison.get_comparison("duckdb").output_column_name
+
+
+# The feature columns each comparison reads (features.py), and whether it only asks if they are
+# equal: such a comparison learns nothing where no value occurs twice.
+INPUTS = {
+    "forename": (("forename",), False),
+    "surname": (("surname",), False),
+    "date_of_birth": (("date_of_birth", "birth_year"), False),
+    "home": (("uprn", "postcode", "address_tokens"), False),
+    "sex": (("sex",), True),
+    "agency_ref": (("agency_ref",), True),
+}
+
+
+def profile(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Why each feature column of `table` cannot be linked on, for the columns that cannot:
+    no values, one value throughout, or (for a comparison of equals) no value twice."""
+    rules = BLOCKING + DETERMINISTIC + EM_RULES
+    columns = sorted({c for cols, _ in INPUTS.values() for c in cols}
+                     | {c for r in rules for c in _columns(r)})  # fmt: skip
+    parts = ", ".join(f"count({c}), count(distinct {c})" for c in columns)
+    row = con.execute(f"select {parts} from {table}").fetchone()
+    why = {}
+    for c, values, distinct in zip(columns, row[::2], row[1::2], strict=True):
+        if not values:
+            why[c] = "has no values"
+        elif distinct == 1:
+            why[c] = "has one value throughout"
+        elif distinct == values:
+            why[c] = "has no value twice"
+    return why
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a model of one table compares, blocks and trains on, from what its columns hold."""
+
+    comparisons: list
+    blocking: list
+    deterministic: list
+    em_rules: list
+    pairs: dict[str, int]  # each blocking rule's SQL: the pairs it adds to the rules before it
+    left_out: list[str]  # what was left out, and why, one sentence each
+    prior: float | None = None  # set only when no deterministic rule finds a pair
+
+
+def pairs_added(con: duckdb.DuckDBPyConnection, table: str, rules: list) -> list[int]:
+    """The pairs each rule adds to those of the rules before it, counted exactly."""
+    records = count_comparisons_from_blocking_rules(
+        DuckDBAPI(con).register(table), blocking_rules=rules, link_type="dedupe_only",
+        record_sample_proportion=1.0,
+    )  # fmt: skip
+    return [int(r["marginal_comparison_count"]) for r in records]
+
+
+def plan(con: duckdb.DuckDBPyConnection, table: str) -> Plan:
+    """The comparisons, blocking rules and training sessions that the records in `table`
+    (features.prepare's output) can support; what cannot, left out with the reason. Raises
+    ValueError when there is too little to link on."""
+    why = profile(con, table)
+    left_out, compared = [], []
+    for c in comparisons():
+        columns, equals_only = INPUTS[output_name(c)]
+        unusable = {
+            col: why[col]
+            for col in columns
+            if col in why and (equals_only or why[col] != "has no value twice")
+        }
+        if len(unusable) == len(columns):
+            reasons = "; ".join(f"{col} {r}" for col, r in unusable.items())
+            left_out.append(f"comparison {output_name(c)}: {reasons}")
+        else:
+            compared.append(c)
+    names = {output_name(c) for c in compared}
+    if not names & {"forename", "surname"}:
+        raise ValueError(
+            "too little to link on: no first names or surnames (columns forename and surname, "
+            "or one column name)"
+        )
+
+    def usable(kind: str, rules: list) -> list:
+        kept = []
+        for rule in rules:
+            columns = _columns(rule)
+            empty = [c for c in columns if why.get(c) in ("has no values", "has no value twice")]
+            constant = [c for c in columns if why.get(c) == "has one value throughout"]
+            if empty:
+                reasons = ", ".join(f"{c} {why[c]}" for c in empty)
+                left_out.append(f"{kind} {_sql(rule)}: {reasons}, so it finds no pairs")
+            elif len(constant) == len(columns):
+                left_out.append(
+                    f"{kind} {_sql(rule)}: {', '.join(constant)} has one value throughout, "
+                    "which would pair every record with every other"
+                )
+            else:
+                kept.append(rule)
+        return kept
+
+    blocking = usable("blocking rule", BLOCKING)
+    if not blocking:
+        raise ValueError("too little to link on: no blocking rule can find a pair of records")
+    pairs = dict(zip(map(_sql, blocking), pairs_added(con, table, blocking), strict=True))
+    em_rules = []
+    for rule in usable("training session on", EM_RULES):
+        if pairs_added(con, table, [rule])[0]:
+            em_rules.append(rule)
+        else:
+            left_out.append(f"training session on {_sql(rule)}: no pairs to train on")
+    deterministic = [
+        r for r in usable("deterministic rule", DETERMINISTIC) if pairs_added(con, table, [r])[0]
+    ]
+    prior = None
+    if not deterministic:
+        n = con.execute(f"select count(*) from {table}").fetchone()[0]
+        prior = 1 / max(n - 1, 1)
+        left_out.append(
+            "the prior from deterministic rules: none finds a pair, so one match per record "
+            f"is assumed ({prior:.3g})"
+        )
+    return Plan(compared, blocking, deterministic, em_rules, pairs, left_out, prior)
+
+
+def settings(chosen: Plan | None = None) -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
-        comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=BLOCKING,
+        comparisons=chosen.comparisons if chosen else comparisons(),
+        blocking_rules_to_generate_predictions=chosen.blocking if chosen else BLOCKING,
+        # estimated in training, unless the plan had to assume it
+        probability_two_random_records_match=(chosen and chosen.prior) or 1e-4,
         additional_columns_to_retain=["source"],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
@@ -237,31 +395,40 @@ def _floored(model: dict) -> dict:
     return model
 
 
-def train(db_api: DuckDBAPI, table: str) -> tuple[dict, list[str]]:
-    """A model trained on the records in `table` (features.prepare's output), as Splink's
-    settings, and the steps taken, for the model file."""
-    linker = Linker(db_api.register(table), settings(), log_level=None)
+@dataclass(frozen=True)
+class Trained:
+    splink: dict  # the model, as Splink's settings
+    steps: list[str]  # the steps taken, for the model file
+    plan: Plan
+
+
+def train(con: duckdb.DuckDBPyConnection, table: str, chosen: Plan | None = None) -> Trained:
+    """A model trained on the records in `table` (features.prepare's output), by `chosen`
+    (by default, the plan the table supports)."""
+    chosen = chosen or plan(con, table)
+    api = DuckDBAPI(con)
+    linker = Linker(api.register(table), settings(chosen), log_level=None)
     t = linker.training
-    t.estimate_probability_two_random_records_match(DETERMINISTIC, recall=DETERMINISTIC_RECALL)
+    steps = [f"left out: {why}" for why in chosen.left_out]
+    if chosen.deterministic:
+        t.estimate_probability_two_random_records_match(
+            chosen.deterministic, recall=DETERMINISTIC_RECALL
+        )
+        steps.append(f"prior from deterministic rules {[_sql(r) for r in chosen.deterministic]} "
+                     f"with assumed recall {DETERMINISTIC_RECALL}")  # fmt: skip
     t.estimate_u_using_random_sampling(max_pairs=5e6, seed=SEED)
-    steps = [
-        f"prior from deterministic rules {[_sql(r) for r in DETERMINISTIC]} with assumed "
-        f"recall {DETERMINISTIC_RECALL}",
-        f"u by random sampling of up to 5,000,000 pairs (seed {SEED})",
-    ]
-    for rule in EM_RULES:
+    steps.append(f"u by random sampling of up to 5,000,000 pairs (seed {SEED})")
+    for rule in chosen.em_rules:
         step = f"m by expectation maximisation on up to {EM_PAIRS:,.0f} pairs where {_sql(rule)}"
         try:
             t.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_PAIRS)
-        except ValueError as e:
-            # On little data EM can drive a level's m to exactly 0, which Splink refuses; the
-            # other sessions still train, and the model file says this one was abandoned.
-            if "below the minimum allowed" not in str(e):
-                raise
-            step += " (abandoned: a level's m probability underflowed on too few pairs)"
+        except (SplinkException, ValueError) as e:
+            # On little or narrow data a session can find nothing to estimate, or drive a
+            # level's m to exactly 0 (which Splink refuses); the other sessions still train.
+            step += f" (abandoned: {str(e).splitlines()[0]})"
         steps.append(step)
     steps.append(f"every m and u probability floored at {FLOOR}")
-    return _floored(linker.misc.save_model_to_json()), steps
+    return Trained(_floored(linker.misc.save_model_to_json()), steps, chosen)
 
 
 def save(splink_model: dict, directory: Path, extent: dict, steps: list[str]) -> Path:

@@ -112,6 +112,7 @@ class Run:
     persons: int = 0
     id_changes: int = 0
     review_queue: int = 0
+    homes_rematched: int = 0  # stored records whose home UPRN the place spine changed
     seconds: float = 0.0
     diagnostics: dict = field(default_factory=dict)
     phases: dict = field(default_factory=dict)  # seconds spent in each stage
@@ -139,13 +140,14 @@ def train_model(con: duckdb.DuckDBPyConnection, models: Path) -> Path:
 
 def _train(con: duckdb.DuckDBPyConnection, models: Path) -> Path:
     """Train on the `person_features` of `recs` and save the model."""
-    trained, steps = model.train(DuckDBAPI(con), "person_features")
+    trained = model.train(con, "person_features")
     extent = con.execute(
         "select count(*) as records, count(distinct source) as feeds, "
         "min(period) as first_month, max(period) as last_month from recs"
     ).fetchone()
     keys = ("records", "feeds", "first_month", "last_month")
-    return model.save(trained, models, dict(zip(keys, extent, strict=True)), steps)
+    return model.save(trained.splink, models, dict(zip(keys, extent, strict=True)),
+                      trained.steps)  # fmt: skip
 
 
 def linker(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, splink_model: dict) -> Linker:
@@ -368,6 +370,8 @@ def _write(con, changes: list[ids.Change], full: bool, mint: ids.Minter) -> None
                         "select * from new_features")  # fmt: skip
         else:
             _withdraw(con)
+            con.execute("update wh.spine.person_features f set uprn = r.uprn from rehomed r "
+                        "where r.unique_id = f.unique_id")  # fmt: skip
             con.execute("insert into wh.spine.person_features select * from new_features")
         con.execute("""
             update wh.spine.person_ids p set person_id = a.person_id
@@ -448,6 +452,19 @@ def _queue(con) -> None:
     """)
 
 
+def _rehome(con) -> int:
+    """`rehomed`: stored records whose home the place spine has matched to another UPRN (or
+    to none) since they were linked, with the UPRN it gives now; how many. Records compared
+    from this run on use it; pairs already scored are scored again only in a full re-link."""
+    con.execute("""
+        create or replace table rehomed as
+        select f.unique_id, h.uprn from wh.spine.person_features f
+        left join home_uprns h on h.place_record_id = f.unique_id
+        where f.uprn is distinct from h.uprn
+    """)
+    return _count(con, "select * from rehomed")
+
+
 def _changes(con, full: bool) -> bool:
     """`new_records` and `withdrawn` (records that arrived and left since the last run), and
     whether this run must link everything: when asked, on the first run, and when the stored
@@ -500,11 +517,13 @@ def refresh(
         new_only = "" if full else "where person_record_id in (select record_id from new_records)"
         con.execute(f"create or replace table recs as {RECORDS} {new_only}")
         features.prepare(con, "recs", "new_features")
+        run.homes_rematched = 0 if full else _rehome(con)
         kept = (
             ""
             if full
-            else "select * from wh.spine.person_features where unique_id not in "
-            "(select record_id from withdrawn) union all by name "
+            else "select f.* replace (if(r.unique_id is null, f.uprn, r.uprn) as uprn) "
+            "from wh.spine.person_features f left join rehomed r on r.unique_id = f.unique_id "
+            "where f.unique_id not in (select record_id from withdrawn) union all by name "
         )
         con.execute(f"create or replace view person_features as {kept}"
                     "select * from new_features")  # fmt: skip
@@ -623,7 +642,8 @@ def summary(run: Run) -> str:
         f"{run.new_records:,} new, {run.withdrawn_records:,} withdrawn; {run.persons:,} persons; "
         f"{run.pairs_scored:,} pairs scored {model.REVIEW} or more, "
         f"{run.links_added:,} links added, {run.id_changes:,} ID changes, "
-        f"{run.review_queue:,} pairs awaiting review "
+        f"{run.review_queue:,} pairs awaiting review, "
+        f"{run.homes_rematched:,} homes re-matched by the place spine "
         f"({run.seconds:.1f} s: "
         + ", ".join(f"{k} {v:.1f}" for k, v in run.phases.items() if v >= 0.05)
         + ").",
