@@ -230,6 +230,16 @@ def _link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _match_places(args: argparse.Namespace) -> int:
+    from dagster_project.places.match_file import match_file
+
+    out = match_file(Path(args.gazetteer), Path(args.input), Path(args.output))
+    methods = ", ".join(f"{method} {n:,}" for method, n in out.by_method.items())
+    print(f"{out.mentions:,} mentions against {out.properties:,} properties: {methods}; "
+          f"{out.to_review:,} for a person to look at. Wrote {args.output}")  # fmt: skip
+    return 0
+
+
 def _suites(args: argparse.Namespace) -> int:
     from dagster_project.codegen.suites import write_all
     from dagster_project.config import suites_dir
@@ -365,6 +375,15 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--model", help="a saved person model (JSON); default: train on the input")
     k.add_argument("--pairs", help="also write the scored pairs to this parquet file")
     k.set_defaults(func=_link)
+
+    mp = sub.add_parser("match-places", help="match the addresses in a file to a gazetteer "
+                        "(no warehouse needed)")  # fmt: skip
+    mp.add_argument("--gazetteer", required=True, help="a gazetteer CSV in the hub's format "
+                    "(docs/gazetteer.md), e.g. data/reference/gazetteer.csv")  # fmt: skip
+    mp.add_argument("--input", required=True, help="mentions.csv or .parquet: mention_id, text, "
+                    "and optionally postcode, town, easting, northing")  # fmt: skip
+    mp.add_argument("--output", required=True, help="matches.parquet: one row per mention")
+    mp.set_defaults(func=_match_places)
 
     s = sub.add_parser("suites", help="write expectation suites from the feed contracts")
     s.add_argument(

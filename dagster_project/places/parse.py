@@ -21,7 +21,6 @@ FLAT_ID = r"(?:[0-9]+[A-Z]?|[A-Z])"
 SLASH = re.compile(rf"^({FLAT_ID})/([0-9]+[A-Z]?)\b")
 # Locations that are not a property, as agencies describe them.
 JUNCTION = re.compile(r"^JUNCTION OF (.+?) AND (.+)$")
-OUTSIDE = re.compile(r"^(?:OUTSIDE|O/S|NEAR|OPPOSITE) (.+)$")
 ROUTE = re.compile(r"^ROUTE [0-9A-Z]+ BUS\b(.*)$")
 
 
@@ -46,6 +45,17 @@ def _vocabulary() -> tuple[dict[str, str], frozenset[str], re.Pattern]:
     subs = "|".join(s.upper() for s in words["sub_buildings"])
     flat = re.compile(rf"\b(?:{subs}) ({FLAT_ID})\b")
     return expand, types, flat
+
+
+@functools.cache
+def _outside() -> re.Pattern:
+    """A location placed by a property without being it (addresses.yml: relational)."""
+    phrases = sorted((words(p) for p in address_words()["relational"]), key=len, reverse=True)
+    return re.compile(rf"^(?:{'|'.join(map(re.escape, phrases))}) (.+)$")
+
+
+# A number and a letter written apart ("11 B Oak Road") are one building number, 11B.
+SPACED_SUFFIX = re.compile(r"^ *([0-9]+) ([A-Z]) (?=[A-Z])")
 
 
 def words(text: str | None) -> str:
@@ -101,7 +111,7 @@ def parse(text: str | None, line1: str | None = None, code: str | None = None) -
     rest = POSTCODE.sub(" ", first)
 
     form = "address"
-    for pattern, name in ((JUNCTION, "junction"), (OUTSIDE, "outside"), (ROUTE, "route")):
+    for pattern, name in ((JUNCTION, "junction"), (_outside(), "outside"), (ROUTE, "route")):
         m = pattern.match(rest.strip())
         if m:
             form = name
@@ -118,6 +128,7 @@ def parse(text: str | None, line1: str | None = None, code: str | None = None) -
         if m:
             flat = m.group(1)
             rest = rest[: m.start()] + " " + rest[m.end() :]
+    rest = SPACED_SUFFIX.sub(r"\1\2 ", rest)
     tokens = rest.replace("/", " ").split()
     if number is None and form == "address":
         number = next((t for t in tokens if NUMBER.match(t)), None)
