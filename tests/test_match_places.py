@@ -41,6 +41,8 @@ READ = {
     "estate unit and street": ("Unit 4 Kestrel Trading Estate, Kestrel Way", "OX4 1AE", 12),
     "letter flat before the number": ("Flat D 28 Oak Road", "OX4 1AD", 8),
     "suffix written apart": ("11 B Oak Road", "OX4 1AD", 10),
+    "letter flat written as a suffix": ("28D Oak Road", "OX4 1AD", 8),
+    "suffix written as a letter flat": ("Flat B, 11 Oak Road", "OX4 1AD", 10),
     "land adjacent to": ("land adjacent to 5 Mill Road", "OX4 1AA", "street"),
     "rear of": ("rear of 3 Mill Road", "OX4 1AA", "street"),
     "opposite, abbreviated": ("opp. 28 Oak Road", "OX4 1AD", "street"),
@@ -49,7 +51,6 @@ READ = {
 # right one), and these are left to a person.
 NOT_YET = {
     "flat number and building name, no 'Flat'": ("2 Heron House, Mill Road", "OX4 1AA", 2),
-    "letter flat written as a suffix": ("28D Oak Road", "OX4 1AD", 8),
     "a pub by a short form of its name": ("Red Lion, Little York Road", "OX4 1AF", 14),
     "a misspelt street": ("7 Beechwod Avenue", "OX4 1AH", 17),
     "building name, no commas, no postcode": ("3 Heron House Mill Road", "", 3),

@@ -180,6 +180,50 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
             group by n.id
         ) s using (id)
     """)
+    con.execute(LETTER_FLATS)
+
+
+# A letter after a number is a suffix (28D) to some and a flat (Flat D, 28) to others: where the
+# gazetteer holds the mention's building only the other way, in its postcode or on its street,
+# the mention is read that way.
+LETTER_FLATS = """
+    create or replace table mentions as
+    with m as (
+        select *, regexp_extract(number, '^([0-9]+)([A-Z])$', ['n', 'l']) as split
+        from mentions
+    ),
+    c as (  -- the mentions that could be read the other way
+        select id, number, flat, split, postcode, street, outward from m
+        where split.n <> '' or regexp_matches(flat, '^[A-Z]$')
+    ),
+    here as (  -- their buildings in the gazetteer, in the postcode or on the street
+        select c.id, p.number, p.flat from c join props p on p.postcode = c.postcode
+        where p.number in (c.number, c.split.n, c.number || c.flat)
+        union
+        select c.id, p.number, p.flat from c
+        join props p on p.street = c.street and p.outward = c.outward
+        where p.number in (c.number, c.split.n, c.number || c.flat)
+    ),
+    other_way as (
+        select c.id,
+               bool_or(h.number is not distinct from c.number
+                       and h.flat is not distinct from c.flat) as as_written,
+               bool_or(c.flat is null and h.number = c.split.n and h.flat = c.split.l)
+                   as suffix_is_flat,
+               bool_or(h.number = c.number || c.flat and h.flat is null) as flat_is_suffix
+        from c join here h using (id)
+        group by c.id
+    )
+    select * replace (coalesce(number, 'flat ' || flat) as unit) from (
+        select m.* exclude (split) replace (
+            case when o.suffix_is_flat and not o.as_written then m.split.n
+                 when o.flat_is_suffix and not o.as_written then m.number || m.flat
+                 else m.number end as number,
+            case when o.suffix_is_flat and not o.as_written then m.split.l
+                 when o.flat_is_suffix and not o.as_written then null else m.flat end as flat)
+        from m left join other_way o using (id)
+    )
+"""
 
 
 def _probability(weight: str) -> str:
