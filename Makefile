@@ -57,8 +57,22 @@ demo: $(STAMP)
 	@echo "      \"select district_name, count(*) as events from events group by 1 order by 2 desc\"     allowed"
 	@echo "  $(BIN)/hub query --user partner --purpose performance \"select * from level2.events\"     refused, and audited"
 
+# Two pytest processes at once, one a core: the tests on the session's linked region (built once,
+# it is most of the suite's time) and the rest (tests/conftest.py, --hub-shard). Each has its own
+# temporary folder and cache; dbt's manifest is parsed first, so they never both write it. Both
+# logs are printed when both are done; either failing fails the target, and keeps the folders.
 test: $(STAMP) browser
-	$(BIN)/pytest
+	$(BIN)/python -c 'from dagster_project.defs.conform.project import manifest; manifest()'
+	@tmp=$$(mktemp -d); \
+	$(BIN)/pytest --hub-shard=linked --basetemp=$$tmp/linked -o cache_dir=.pytest_cache/linked \
+		>$$tmp/linked.log 2>&1 & linked=$$!; \
+	$(BIN)/pytest --hub-shard=rest --basetemp=$$tmp/rest -o cache_dir=.pytest_cache/rest \
+		>$$tmp/rest.log 2>&1 & rest=$$!; \
+	wait $$linked; linked=$$?; wait $$rest; rest=$$?; \
+	echo "== the linked shard =="; cat $$tmp/linked.log; \
+	echo "== the rest =="; cat $$tmp/rest.log; \
+	echo "make test: the linked shard exited $$linked, the rest $$rest"; \
+	if test $$linked = 0 && test $$rest = 0; then rm -rf $$tmp; else echo "kept: $$tmp"; exit 1; fi
 
 # The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
 browser:

@@ -101,12 +101,34 @@ def region(tmp_path_factory) -> Region:
     return make_region(tmp_path_factory.mktemp("region"), 20_000, "2024-01:2024-06", seed=7)
 
 
-def pytest_collection_modifyitems(items):
+def pytest_addoption(parser):
+    parser.addoption(
+        "--hub-shard",
+        choices=("linked", "rest"),
+        help="only the tests that use the session's linked region (`linked`), or only the "
+        "others (`rest`): `make test` runs the two at once, one process each, since the "
+        "linked region is most of the suite's time and needs one core of its own",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
     """The tests of the noisy region's statistics need 40,000 people generated: not for the
-    inner loop (`make test-fast`)."""
+    inner loop (`make test-fast`). With --hub-shard, the tests of the other shard are left out:
+    by the fixtures a test uses (with those they use), so a test that comes to need the linked
+    region moves to its shard by itself and it is never built twice."""
     for item in items:
         if "noisy_region" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+    shard = config.getoption("--hub-shard")
+    if shard is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        in_linked = "linked" in getattr(item, "fixturenames", ())
+        (keep if in_linked == (shard == "linked") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
