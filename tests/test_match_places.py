@@ -125,3 +125,6 @@ def test_match_places_refuses_a_file_it_cannot_match_and_says_why(matched, tmp_p
     assert done.returncode == 2
     assert f"{bad}: no column mention_id, text" in done.stderr
     assert not (tmp_path / "o.parquet").exists()
+    missing = call_hub("match-places", "--gazetteer", str(d / "gazetteer.csv"),
+                       "--input", str(tmp_path / "none.csv"), "--output", "o.parquet")  # fmt: skip
+    assert missing.returncode == 2 and "none.csv: no such file" in missing.stderr

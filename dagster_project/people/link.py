@@ -11,6 +11,7 @@ from splink import DuckDBAPI, Linker
 
 from dagster_project.config import memory_limit
 from dagster_project.people import features, ids, model
+from dagster_project.platform import input_file
 
 
 @dataclass(frozen=True)
@@ -21,23 +22,6 @@ class Linked:
     links: int
     model: str
     used: list[str]  # what was read, compared, left out and trained, one line each
-
-
-def _read(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        # Everything as text: the feature SQL parses what it can and leaves the rest NULL.
-        source = f"read_csv('{path}', header = true, all_varchar = true)"
-    elif suffix == ".parquet":
-        source = f"read_parquet('{path}')"
-    else:
-        raise ValueError(f"{path}: expected a .csv or .parquet file")
-    try:
-        con.execute(f"create table input_records as select * from {source}")
-    except duckdb.Error as e:
-        raise ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]})") from None
 
 
 def _from_plan(trained: model.Trained) -> list[str]:
@@ -70,7 +54,7 @@ def link_file(
     con.execute("set enable_progress_bar = false")
     con.execute(f"set memory_limit = '{memory_limit()}'")
     try:
-        _read(con, input_path)
+        input_file.read(con, input_path, "input_records")
         try:
             prepared = features.prepare(con, "input_records", "person_features")
             used = [f"read {prepared.records:,} records", *prepared.notes()]

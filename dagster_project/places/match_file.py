@@ -10,6 +10,7 @@ import duckdb
 
 from dagster_project.config import memory_limit
 from dagster_project.places import gazetteer, match
+from dagster_project.platform import input_file
 
 # The input: name, whether required, and meaning (as the README's table gives them).
 COLUMNS = (
@@ -35,19 +36,7 @@ class Matched:
 
 
 def _read(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        source = f"read_csv('{path}', header = true, all_varchar = true)"
-    elif suffix == ".parquet":
-        source = f"read_parquet('{path}')"
-    else:
-        raise ValueError(f"{path}: expected a .csv or .parquet file")
-    try:
-        con.execute(f"create table input_mentions as select * from {source}")
-    except duckdb.Error as e:
-        raise ValueError(f"{path}: cannot be read ({str(e).splitlines()[0]})") from None
+    input_file.read(con, path, "input_mentions")
     present = {r[0] for r in con.execute("describe input_mentions").fetchall()}
     missing = [name for name, required, _ in COLUMNS if required and name not in present]
     if missing:
