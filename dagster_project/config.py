@@ -112,6 +112,12 @@ class Paths:
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME") or self.root / "dagster")
 
+    @property
+    def uam_venv(self) -> Path:
+        """The venv the place benchmark runs uk-address-matcher in (HUB_UAM_VENV): its own, as
+        it needs splink<5."""
+        return Path(os.environ.get("HUB_UAM_VENV") or self.root / "bench" / "uam-venv")
+
 
 def paths() -> Paths:
     """HUB_DATA_DIR, or ./data when unset."""

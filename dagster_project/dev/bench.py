@@ -12,6 +12,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 
 def _hub_generate(population: int, months: str, out: Path) -> tuple[float, float, str]:
@@ -604,6 +608,68 @@ def _written_mentions(g, n: int, seed: int):
                                            "postcode"])  # fmt: skip
     mentions["easting"] = mentions["northing"] = pd.array([None] * n, dtype="Int64")
     return mentions, pd.DataFrame(truth, columns=["place_record_id", "uprn", "usrn"])
+
+
+UAM = "uk_address_matcher==1.5.3"
+
+
+def uam_venv(path: Path) -> Path | None:
+    """The python of a venv at `path` holding the Ministry of Justice's uk-address-matcher
+    (UAM), made there if missing; None, said why, when it cannot be made. A venv of its own:
+    UAM needs splink<5, the hub splink 5."""
+    python = path / "bin" / "python"
+    name, _, version = UAM.partition("==")
+    check = [str(python), "-c", f"import importlib.metadata as m; print(m.version({name!r}))"]
+    if python.exists() and subprocess.run(check, capture_output=True, text=True
+                                          ).stdout.strip() == version:  # fmt: skip
+        return python
+    try:
+        if not python.exists():
+            subprocess.run(["python3", "-m", "venv", str(path)], check=True,
+                           capture_output=True, text=True)  # fmt: skip
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", UAM], check=True,
+                       capture_output=True, text=True)  # fmt: skip
+    except FileNotFoundError as e:
+        print(f"No venv for {UAM} at {path}: {e.filename} is not there.")
+        return None
+    except subprocess.CalledProcessError as e:
+        why = (e.stderr or e.stdout or "").strip().splitlines()
+        print(f"No venv for {UAM} at {path}: {' '.join(e.cmd[:4])} failed"
+              f"{': ' + why[-1] if why else ''}.")  # fmt: skip
+        return None
+    return python
+
+
+def run_uam(
+    python: Path, gaz: DataFrame, mentions: DataFrame, workdir: Path
+) -> tuple[DataFrame, float, float]:
+    """UAM's answers on the gazetteer (its columns, docs/gazetteer.md) and the mentions
+    (mention_id, text, postcode), through dev/uam_runner.py in UAM's venv: a DataFrame of
+    mention_id and uprn (nullable Int64: null where UAM accepts no match), the seconds of the
+    matching and those of preparing the gazetteer, timed inside the runner."""
+    import duckdb
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    files = {k: workdir / f"uam_{k}.parquet" for k in ("gazetteer", "mentions", "answers")}
+    with duckdb.connect() as con:
+        con.register("gaz", gaz)
+        con.register("mentions", mentions)
+        con.execute(f"copy gaz to '{files['gazetteer']}' (format parquet)")
+        # all-null postcodes come from pandas untyped: the runner reads them as text
+        con.execute(f"copy (select mention_id::varchar as mention_id, text::varchar as text, "
+                    f"postcode::varchar as postcode from mentions) to '{files['mentions']}' "
+                    f"(format parquet)")  # fmt: skip
+    runner = Path(__file__).with_name("uam_runner.py")
+    proc = subprocess.run([str(python), str(runner), *map(str, files.values())],
+                          capture_output=True, text=True)  # fmt: skip
+    if proc.returncode:
+        raise SystemExit(f"uk-address-matcher failed: {proc.stderr.strip()[-2000:]}")
+    said = dict(line.split(": ", 1) for line in proc.stdout.splitlines() if ": " in line)
+    with duckdb.connect() as con:
+        answers = con.execute(f"select * from read_parquet('{files['answers']}')").df()
+    answers["uprn"] = answers["uprn"].astype("Int64")
+    return (answers, float(said["uam matching seconds"]),
+            float(said["uam gazetteer seconds"]))  # fmt: skip
 
 
 def place_speed(properties: int, mentions: int) -> None:
