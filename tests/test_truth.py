@@ -69,8 +69,9 @@ def _eligible(region, truth: pd.DataFrame) -> dict[str, pd.Series]:
         applied = t["errors"].fillna("").str.split(";")
         has = lambda code, applied=applied: applied.map(lambda e: code in e)  # noqa: E731
         if role == "location":
+            # a property's address, also when then written as beside it ("Rear of …")
             out.setdefault("address_variant", []).append(
-                ("address" in attrs) & (t["location_kind"] == "property")
+                ("address" in attrs) & ((t["location_kind"] == "property") | has("relational"))
             )
             out.setdefault("postcode_no_space", []).append(
                 pd.Series("postcode" in attrs, index=t.index)

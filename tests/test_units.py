@@ -59,6 +59,33 @@ def test_dates_and_postcodes():
     assert err.hyphen_variant(r, "Smith-Jones") in {"Smith Jones", "Smith", "Jones"}
 
 
+def test_address_conventions_rewrite_only_what_they_can_and_name_no_other_property():
+    from dagster_project.dev.synth.addresses import Parts, conventions
+
+    r = np.random.default_rng(0)
+
+    def written(p: Parts, taken=frozenset()) -> dict[str, str]:
+        return {code: premises(*[getattr(q, k) for k in ("sub_building", "building_name",
+                                 "building_number", "street")], organisation=q.organisation)
+                for code, fn in conventions(p, taken).items() for q in [fn(r, p)]}  # fmt: skip
+
+    flat = written(Parts("Flat 3", "Heron House", None, "Mill Road", None))
+    assert flat["flat_without_word"] == "3 Heron House, Mill Road"
+    assert flat["flat_word"].split()[0] in {"Apt", "Apartment", "Unit", "Suite", "Room", "Studio"}
+    assert "letter_flat" not in flat
+    assert written(Parts("Flat D", None, "28", "Oak Road", None))["letter_flat"] == "28D Oak Road"
+    suffix = written(Parts(None, None, "11B", "Oak Road", None))
+    assert suffix["letter_flat"] == "Flat B, 11 Oak Road"
+    assert suffix["spaced_suffix"] == "11 B Oak Road"
+    taken = frozenset({("Oak Road", "11", "Flat B")})
+    assert "letter_flat" not in written(Parts(None, None, "11B", "Oak Road", None), taken)
+    pub = written(Parts(None, None, "14", "Little York Road", "The Red Lion"))
+    assert pub["short_name"] == "Red Lion, 14 Little York Road"
+    assert pub["street_word_dropped"] == "The Red Lion, 14 York Road"
+    assert pub["street_typo"].endswith(" Road") and "Little York Road" not in pub["street_typo"]
+    assert "short_name" not in written(Parts(None, None, "1", "Mill Road", "The Grange"))
+
+
 def test_address_styles():
     args = ("Flat 2", None, "10", "High Street")
     assert premises(*args) == "Flat 2, 10 High Street"

@@ -576,15 +576,26 @@ def spine_speed(population: int, months: str, full: int, existing: int, new: int
 
 def _written_mentions(g, n: int, seed: int):
     """n mentions of the gazetteer's properties and streets as agencies write them: a fifth
-    street locations, the rest addresses, a quarter of those in another style, postcodes with
-    the generator's format errors; and the truth of each."""
+    street locations, the rest addresses, a quarter of those in another style, conventions and
+    postcodes with the generator's error rates; and the truth of each."""
     import numpy as np
     import pandas as pd
 
     from dagster_project.dev.synth import errors
-    from dagster_project.dev.synth.addresses import STYLES, format_postcode, one_line, premises
+    from dagster_project.dev.synth.addresses import (
+        STYLES,
+        Parts,
+        convention,
+        format_postcode,
+        one_line,
+        premises,
+        properties_taken,
+        relational,
+    )
 
     rng = np.random.default_rng(seed)
+    rates = errors.ErrorRates()
+    taken = properties_taken(g.properties)
     short = dict(zip(g.streets.usrn, g.streets.street_short, strict=True))
     sample = g.properties.iloc[rng.integers(0, len(g.properties), n)]
     sample = sample.astype(object).where(sample.notna(), None)
@@ -596,8 +607,17 @@ def _written_mentions(g, n: int, seed: int):
             truth.append((pid, None, int(p.usrn)))
             continue
         style = str(rng.choice(STYLES[1:])) if rng.random() < 0.25 else "standard"
-        line1 = premises(p.sub_building, p.building_name, p.building_number, p.street, style,
-                         short.get(p.usrn), None if p.sub_building else p.organisation)  # fmt: skip
+        parts = Parts(p.sub_building, p.building_name, p.building_number, p.street,
+                      None if p.sub_building else p.organisation)  # fmt: skip
+        q, _ = convention(rng, rates, parts, taken)
+        road = short.get(p.usrn) if q.street == p.street else None
+        line1 = premises(q.sub_building, q.building_name, q.building_number, q.street, style,
+                         road, q.organisation)  # fmt: skip
+        if rng.random() < rates.relational:  # beside the property: its street is the answer
+            rows.append((pid, one_line(relational(rng, line1), p.locality, p.town, None, style),
+                         None, None))  # fmt: skip
+            truth.append((pid, None, int(p.usrn)))
+            continue
         pc = p.postcode
         if rng.random() < 0.01:
             pc = errors.postcode_typo(rng, pc)

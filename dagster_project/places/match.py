@@ -20,15 +20,19 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from dagster_project.places.parse import flat_id, parse, words
+from dagster_project.places.parse import flat_id, parse, short_name, words
 
 # Bits of evidence (log2 of m/u) each comparison adds. A part both sides lack adds nothing;
 # a part one side lacks counts against (a mention without the flat cannot say which flat).
 WEIGHTS = {
     "flat": (5, -5),  # agree, one side only
     "number": (6, -6),
-    "name": (14, -4),  # at most; a name's agreement weighs log2(properties / properties so named)
-    "street": (6, -6),
+    # at most (a name's agreement weighs log2(properties / properties so named)); the
+    # candidate's name not given; a name given that the candidate does not have
+    "name": (14, -4, -10),
+    # same; the one street of its town or district the name can be a slip for; one or two
+    # letters apart; a word missing or added; another
+    "street": (6, 5, 2, 1, -6),
     "postcode": (9, 2, 1, -6),  # same postcode, same sector, same district, other district
     "town": (2, -3),
     "locality": 4,  # written in the mention; telling apart two streets of one name in a town
@@ -64,6 +68,8 @@ def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
     named = ("street", "building_name", "organisation", "locality", "town")
     for column, fn in [(c, words) for c in named] + [("sub_building", flat_id)]:
         _lookup(con, f"w_{column}", f"select distinct {column} from gaz", fn)
+    _lookup(con, "w_short", "select w from w_building_name union select w from w_organisation",
+            short_name)  # fmt: skip
     con.execute("""
         create or replace table props as
         -- a gazetteer without USRNs: a street is its name in its town
@@ -71,7 +77,8 @@ def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
                fl.w as flat,
                upper(nullif(trim(g.building_number), '')) as number,
                coalesce(number, 'flat ' || fl.w) as unit,
-               bn.w as name, org.w as org, st.w as street, lo.w as locality, tw.w as town,
+               bn.w as name, org.w as org, bs.w as name_short, os.w as org_short,
+               st.w as street, lo.w as locality, tw.w as town,
                g.postcode, split_part(g.postcode, ' ', 1) as outward,
                g.postcode[:-3] as sector, g.easting, g.northing,
                g.lsoa_code, g.ward_code, g.district_code,
@@ -89,6 +96,8 @@ def prepare_gazetteer(con: duckdb.DuckDBPyConnection) -> None:
         left join w_locality lo on lo.v = g.locality
         left join w_town tw on tw.v = g.town
         left join w_sub_building fl on fl.v = g.sub_building
+        left join w_short bs on bs.v = bn.w
+        left join w_short os on os.v = org.w
     """)
     con.execute(f"""
         create or replace table streets as
@@ -148,7 +157,7 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
     cols: dict[str, list] = {name: [] for name in PARSED.names}
     for pid, text, line1, code, e, n in rows:
         p = parse(text, line1, code)
-        lead = words((line1 or text or "").split(",")[0]) or None
+        lead = short_name(words((line1 or text or "").split(",")[0])) or None
         for k, v in (("id", pid), ("flat", p.flat), ("number", p.number), ("postcode", p.postcode),
                      ("tokens", list(p.tokens)), ("streets", list(p.streets)),
                      ("towns", _found(p.tokens, towns)), ("lead", lead), ("form", p.form),
@@ -171,7 +180,7 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
                    towns, outward
             from mentions
         )
-        select m.*, s.street, coalesce(m.number, 'flat ' || m.flat) as unit
+        select m.*, s.street, false as guessed, coalesce(m.number, 'flat ' || m.flat) as unit
         from mentions m left join (
             select n.id, arg_min(n.street, n.pos) as street
             from named n join streets s on s.street = n.street
@@ -180,7 +189,38 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
             group by n.id
         ) s using (id)
     """)
-    con.execute(LETTER_FLATS)
+    for step in (GUESSED_STREETS, LETTER_FLATS, NAME_FLATS, NAMES_SAID):
+        con.execute(step)
+
+
+# A street named as no street of its town or district is: the one street there its name is one
+# or two letters from, or a word short of ("York Road" for "Little York Road"), if only one is.
+GUESSED_STREETS = """
+    create or replace table mentions as
+    with lost as (
+        select id, unnest(streets) as said, towns, outward from mentions
+        where street is null and len(streets) > 0
+    ),
+    near as (  -- (equality joins, not one join on a disjunction: there are many streets)
+        select l.id, l.said, s.street from lost l join streets s using (outward)
+        union
+        select l.id, l.said, s.street
+        from (select id, said, unnest(towns) as town from lost) l join streets s using (town)
+        union
+        select l.id, l.said, s.street
+        from (select * from lost where len(towns) = 0 and outward is null) l cross join streets s
+    ),
+    close as (
+        select distinct id, street from near
+        where street like '% ' || said
+           or (abs(length(said) - length(street)) <= 2 and damerau_levenshtein(said, street) <= 2
+               and jaro_winkler_similarity(said, street) >= 0.9)
+    ),
+    guess as (select id, any_value(street) as street from close group by id having count(*) = 1)
+    select m.* replace (coalesce(m.street, g.street) as street,
+                        g.street is not null as guessed)
+    from mentions m left join guess g using (id)
+"""
 
 
 # A letter after a number is a suffix (28D) to some and a flat (Flat D, 28) to others: where the
@@ -225,6 +265,64 @@ LETTER_FLATS = """
     )
 """
 
+# "3 Heron House, Mill Road" is Flat 3 of Heron House, where the gazetteer holds that flat and
+# no building 3 of that name (in the mention's postcode or on its street).
+NAME_FLATS = """
+    create or replace table mentions as
+    with c as (
+        select id, number, postcode, street, outward, towns, text from mentions
+        where number is not null and flat is null
+    ),
+    here as (
+        select c.id, p.name, p.number, p.flat from c join props p using (postcode)
+        where contains(c.text, ' ' || p.name_short || ' ')
+        union
+        select c.id, p.name, p.number, p.flat from c join props p using (street)
+        where contains(c.text, ' ' || p.name_short || ' ')
+          and (p.outward = c.outward or list_contains(c.towns, p.town)
+               or (c.outward is null and len(c.towns) = 0))
+    ),
+    flats as (
+        select c.id, any_value(h.number) as number
+        from c join here h using (id)
+        group by c.id
+        having bool_or(h.flat = c.number) and not coalesce(bool_or(h.number = c.number), false)
+           and count(distinct h.name) filter (where h.flat = c.number) = 1
+    )
+    select m.* replace (
+        case when f.id is null then m.number else f.number end as number,
+        case when f.id is null then m.flat else m.number end as flat,
+        case when f.id is null then m.unit else coalesce(f.number, 'flat ' || m.number) end
+            as unit)
+    from mentions m left join flats f using (id)
+"""
+
+# The building and premises names of the gazetteer a mention gives (in its postcode or on its
+# street), outside its street's name: a candidate without them leaves words unexplained.
+NAMES_SAID = """
+    create or replace table mentions as
+    with named as (
+        select distinct postcode, street, outward, town, unnest([name_short, org_short]) as name
+        from props where coalesce(name, org) is not null
+    ),
+    m as (
+        select id, postcode, street, outward, towns,
+               replace(text, ' ' || coalesce(street, '') || ' ', ' ') as said from mentions
+    ),
+    found as (
+        select m.id, n.name from m join named n using (postcode)
+        where contains(m.said, ' ' || n.name || ' ')
+        union
+        select m.id, n.name from m join named n using (street)
+        where contains(m.said, ' ' || n.name || ' ')
+          and (n.outward = m.outward or list_contains(m.towns, n.town)
+               or (m.outward is null and len(m.towns) = 0))
+    )
+    select m.*, coalesce(f.names, []) as names
+    from mentions m left join (select id, list(name) as names from found group by id) f
+        using (id)
+"""
+
 
 def _probability(weight: str) -> str:
     return f"1 / (1 + pow(2, -({weight} + {PRIOR})))"
@@ -257,23 +355,37 @@ def score_properties(con: duckdb.DuckDBPyConnection) -> None:
             where m.unit is null
             union  -- a name that opens the mention, in its town or postcode district
             select m.id, p.uprn from m join mt using (id)
-            join props p on coalesce(p.org, p.name) = m.lead and p.town = mt.town
+            join props p on coalesce(p.org_short, p.name_short) = m.lead and p.town = mt.town
             union
             select m.id, p.uprn from m
-            join props p on coalesce(p.org, p.name) = m.lead and p.outward = m.outward
+            join props p on coalesce(p.org_short, p.name_short) = m.lead
+                        and p.outward = m.outward
             union  -- a mention with neither town nor postcode: its street and number, or name
             select m.id, p.uprn from m
             join props p on (p.street = m.street and p.unit = m.unit)
-                         or coalesce(p.org, p.name) = m.lead
+                         or coalesce(p.org_short, p.name_short) = m.lead
             where m.outward is null and len(m.towns) = 0
         ),
         compared as (
             select b.id, b.uprn,
                    m.flat is not distinct from p.flat as flat_same,
                    m.number is not distinct from p.number as number_same,
-                   coalesce(contains(m.text, ' ' || p.name || ' '), false) as name_in,
-                   coalesce(contains(m.text, ' ' || p.org || ' '), false) as org_in,
-                   coalesce(p.street = m.street, false) as street_in,
+                   coalesce(contains(m.text, ' ' || p.name_short || ' '), false) as name_in,
+                   coalesce(contains(m.text, ' ' || p.org_short || ' '), false) as org_in,
+                   coalesce(p.street = m.street and not m.guessed, false) as street_in,
+                   -- a name the mention gives that the candidate does not have
+                   len(list_filter(m.names, x -> x is distinct from p.name_short
+                                              and x is distinct from p.org_short)) > 0
+                       as unexplained,
+                   case when street_in then 'same'
+                        when p.street = m.street then 'guessed'
+                        when len(m.streets) = 0 then null
+                        when list_bool_or(list_transform(m.streets, s ->
+                                 damerau_levenshtein(s, p.street) <= 2
+                                 and jaro_winkler_similarity(s, p.street) >= 0.9)) then 'close'
+                        when list_bool_or(list_transform(m.streets, s ->
+                                 p.street like '% ' || s or s like '% ' || p.street)) then 'part'
+                        else 'other' end as street_level,
                    contains(m.text, ' ' || p.locality || ' ') as locality_in,
                    sqrt((m.easting - p.easting) ** 2 + (m.northing - p.northing) ** 2) as metres,
                    coalesce(m.flat <> p.flat or m.number <> p.number, false) as excluded,
@@ -284,9 +396,11 @@ def score_properties(con: duckdb.DuckDBPyConnection) -> None:
                           when m.number is null and (p.number is null or org_in) then 0
                           else {num[1]} end
                    + case when name_in or org_in then least(p.name_bits, {name[0]})
+                          when unexplained then {name[2]}
                           when p.name is not null then {name[1]} else 0 end
-                   + case when street_in then {street[0]}
-                          when len(m.streets) = 0 then 0 else {street[1]} end
+                   + case street_level when 'same' then {street[0]} when 'guessed' then {street[1]}
+                          when 'close' then {street[2]} when 'part' then {street[3]}
+                          when 'other' then {street[4]} else 0 end
                    + case when m.postcode is null then 0
                           when m.postcode = p.postcode then {pc[0]}
                           when m.sector = p.sector then {pc[1]}
@@ -296,7 +410,7 @@ def score_properties(con: duckdb.DuckDBPyConnection) -> None:
                    + case when locality_in then {WEIGHTS["locality"]} else 0 end
                    + case when metres <= 10 then {near[0]} when metres <= 100 then {near[1]}
                           when metres > 1000 then {near[2]} else 0 end as weight,
-                   flat_same and number_same and street_in
+                   flat_same and number_same and street_in and not unexplained
                    and (p.name is null or name_in)
                    and (m.postcode = p.postcode
                         or (m.postcode is null and list_contains(m.towns, p.town))) as exact
@@ -327,6 +441,8 @@ def score_streets(con: duckdb.DuckDBPyConnection) -> None:
         with ms as (
             select id, unnest(streets) as street, unnest(range(1, len(streets) + 1)) as pos
             from street_mentions
+            union all  -- the street its name was taken for
+            select id, street, len(streets) + 1 from street_mentions where guessed
         )
         select ms.id, s.usrn, ms.pos,
                (list_contains(m.towns, s.town) or m.outward = s.outward)::integer

@@ -68,6 +68,15 @@ def words(text: str | None) -> str:
     return " ".join(expand.get(w, w) for w in text.split())
 
 
+def short_name(name: str | None) -> str | None:
+    """A premises name as people shorten it: without a leading "The" where two words or more
+    remain ("RED LION" for "THE RED LION", but "THE GRANGE" kept)."""
+    if not name:
+        return name
+    rest = name.removeprefix("THE ")
+    return rest if rest != name and " " in rest else name
+
+
 def postcode(text: str | None) -> str | None:
     """A postcode in its standard form ("OX1 2AB"), or None."""
     m = POSTCODE.search(words(text))

@@ -63,6 +63,15 @@ class ErrorRates:
     postcode_lower: float = 0.03  # "rg1 2ab"
     postcode_typo: float = 0.01  # one character of the postcode wrong
     address_variant: float = 0.25  # the address written another way ("2/10 High St")
+    # conventions the gazetteer does not hold, of the addresses they can apply to
+    flat_word: float = 0.10  # "Flat 2" written Apt, Apartment, Unit, Suite, Room or Studio 2
+    letter_flat: float = 0.20  # Flat D, 28 written 28D; 11B written Flat B, 11
+    spaced_suffix: float = 0.10  # 11B written "11 B"
+    flat_without_word: float = 0.10  # Flat 3, Heron House written "3 Heron House"
+    short_name: float = 0.30  # "The Red Lion" written "Red Lion"
+    street_word_dropped: float = 0.10  # "Little York Road" written "York Road"
+    street_typo: float = 0.01  # a letter of the street's name wrong
+    relational: float = 0.03  # a location by a property: "Rear of 5 Mill Road" (on the street)
     stale_address: float = 0.05  # the previous address, of people who moved in the window
     missing_field: float = 0.02  # an optional field left blank
     duplicate_record: float = 0.005  # a record supplied twice in the same file

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dagster_project.contracts.model import Contract, value_sets
+from dagster_project.dev.synth.addresses import properties_taken
 from dagster_project.dev.synth.data import load_data
 from dagster_project.dev.synth.gazetteer import Gazetteer
 from dagster_project.dev.synth.population import Population, age_at, propensity
@@ -62,6 +63,14 @@ class Region:
             c: np.array([None if pd.isna(v) else v for v in props[c]], dtype=object)
             for c in props.columns
         }
+
+    @functools.cached_property
+    def taken(self) -> frozenset[tuple]:
+        return properties_taken(self.properties)
+
+    @functools.cached_property
+    def street_index(self) -> dict[int, int]:
+        return {int(u): j for j, u in enumerate(self.streets["usrn"])}
 
     @functools.cached_property
     def street(self) -> dict[str, np.ndarray]:

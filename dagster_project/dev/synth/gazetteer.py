@@ -9,6 +9,7 @@ street spans postcodes and a postcode can take the end of one street and the sta
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,11 @@ def unit_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.where(small, rng.integers(1, 4, n), rng.triangular(4, 15, MAX_UNIT, n).astype(int))
 
 
+# "Little York Road" beside a "York Road": one street name in PREFIXED / 5 has a first word.
+STREET_PREFIXES = ("Upper", "Lower", "Little", "Great", "Old")
+PREFIXED = 100
+
+
 def _street_names(rng, words, types, n: int) -> list[tuple[str, str]]:
     """n (street name, abbreviated) pairs, unique within one postcode district."""
     weights = np.array([t[2] for t in types], dtype=float)
@@ -84,10 +90,15 @@ def _street_names(rng, words, types, n: int) -> list[tuple[str, str]]:
     while len(chosen) < n:
         w = words[rng.integers(len(words))]
         full, short, _ = types[rng.choice(len(types), p=weights / weights.sum())]
-        name = f"{w} {full}"
+        name, abbreviated = f"{w} {full}", f"{w} {short}"
         if name in chosen and len(chosen) > len(words) * 3:
-            name = f"{rng.choice(['Upper', 'Lower', 'Little', 'Great', 'Old'])} {name}"
-        chosen.setdefault(name, f"{w} {short}")
+            prefix = rng.choice(STREET_PREFIXES)
+        else:  # by its name, so the random draws stay as they were
+            k = zlib.crc32(f"{name}/{len(chosen)}".encode()) % PREFIXED
+            prefix = STREET_PREFIXES[k] if k < len(STREET_PREFIXES) else None
+        if prefix:  # people keep "Upper" when they abbreviate: it tells two streets apart
+            name, abbreviated = f"{prefix} {name}", f"{prefix} {abbreviated}"
+        chosen.setdefault(name, abbreviated)
     return list(chosen.items())
 
 

@@ -3,6 +3,7 @@ formats and address style, with the errors of real extracts, and the truth of ev
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,15 @@ from dagster_project.contracts.model import (
     value_sets,
 )
 from dagster_project.dev.synth import errors as err
-from dagster_project.dev.synth.addresses import STYLES, format_postcode, one_line, premises
+from dagster_project.dev.synth.addresses import (
+    STYLES,
+    Parts,
+    convention,
+    format_postcode,
+    one_line,
+    premises,
+    relational,
+)
 from dagster_project.dev.synth.data import load_data
 from dagster_project.dev.synth.events import Region, draw_codes
 from dagster_project.dev.synth.population import Population, age_at
@@ -178,7 +187,28 @@ def _address_errors(view, rng, rates, hit, note, attrs, postcode: bool) -> None:
             note(m, code)
 
 
-def _address_parts(region: Region, uprn_idx: np.ndarray, style: np.ndarray):
+@dataclass(frozen=True)
+class _Conventions:
+    """Writes addresses.convention into addresses from a generator of its own, so the rest of
+    the region is drawn as it was before conventions were written."""
+
+    rng: np.random.Generator
+    rates: err.ErrorRates
+
+    def apply(self, p: Parts, region: Region, errors: list[str]) -> Parts:
+        q, code = convention(self.rng, self.rates, p, region.taken)
+        if code:
+            errors.append(code)
+        return q
+
+
+def _address_parts(
+    region: Region,
+    uprn_idx: np.ndarray,
+    style: np.ndarray,
+    written: _Conventions,
+    errors: list[list[str]],
+):
     """(first line, locality, town, postcode, easting, northing) of each property, or None."""
     col = region.column
     for k, i in enumerate(uprn_idx):
@@ -186,14 +216,23 @@ def _address_parts(region: Region, uprn_idx: np.ndarray, style: np.ndarray):
             yield None
             continue
         sub = col["sub_building"][i]
-        line1 = premises(
+        p = Parts(
             sub,
             col["building_name"][i],
             col["building_number"][i],
             col["street"][i],
-            str(style[k]),
-            region.street_short.get(col["usrn"][i]),
             None if sub else col["organisation"][i],
+        )
+        q = written.apply(p, region, errors[k])
+        short = region.street_short.get(col["usrn"][i]) if q.street == p.street else None
+        line1 = premises(
+            q.sub_building,
+            q.building_name,
+            q.building_number,
+            q.street,
+            str(style[k]),
+            short,
+            q.organisation,
         )
         yield (
             line1,
@@ -214,10 +253,19 @@ def _postcode(pc: str | None, view: _PersonView, i: int, rng) -> str | None:
 
 
 def _person_columns(
-    rng, contract: Contract, role: str, view: _PersonView, region: Region, frame: pd.DataFrame
+    rng,
+    contract: Contract,
+    role: str,
+    view: _PersonView,
+    region: Region,
+    frame: pd.DataFrame,
+    written: _Conventions,
 ) -> dict[str, list]:
     out: dict[str, list] = {}
-    parts = list(_address_parts(region, np.where(view.has, view.uprn, -1), view.style))
+    uprn_idx = np.where(view.has, view.uprn, -1)
+    if not {f.attribute for f in contract.fields_for(role)} & ADDRESS_ATTRS:
+        uprn_idx = np.full(len(uprn_idx), -1)
+    parts = list(_address_parts(region, uprn_idx, view.style, written, view.errors))
     for f in contract.fields_for(role):
         a = f.attribute
         has = view.has
@@ -303,6 +351,7 @@ def _location_columns(
     region: Region,
     rates: err.ErrorRates,
     errors: list[list[str]],
+    written: _Conventions,
 ) -> dict[str, list]:
     fields = contract.fields_for("location")
     if not fields:
@@ -318,9 +367,9 @@ def _location_columns(
     no_space = rng.random(n) < rates.postcode_no_space if "postcode" in attrs else np.zeros(n, bool)
     for i in np.flatnonzero(no_space):
         errors[i].append("postcode_no_space")
-    loc_prop = frame["loc_prop"].to_numpy()
-    parts = list(_address_parts(region, loc_prop, style))
-    st_rows = frame["loc_street"].to_numpy()
+    loc_prop = frame["loc_prop"].to_numpy().copy()
+    parts = list(_address_parts(region, loc_prop, style, written, errors))
+    st_rows = frame["loc_street"].to_numpy().copy()
     forms = frame["loc_form"].to_numpy()
     col, street = region.column, region.street
     out: dict[str, list] = {f.name: [] for f in fields}
@@ -328,6 +377,12 @@ def _location_columns(
         if loc_prop[i] >= 0:
             k = loc_prop[i]
             line1, loc, town, pc, e, nn = parts[i]
+            if "address" in attrs and written.rng.random() < rates.relational:
+                # beside the property, not it: the event is on its street
+                line1 = relational(written.rng, line1)
+                errors[i].append("relational")
+                loc_prop[i], forms[i] = -1, "outside"
+                st_rows[i] = region.street_index[int(col["usrn"][k])]
             text = one_line(line1, loc, town, None, str(style[i]))
             values = {
                 "address": text,
@@ -378,7 +433,7 @@ def _location_columns(
             values = dict.fromkeys(LOCATION_ATTRIBUTES)
         for f in fields:
             out[f.name].append(values[f.attribute])
-    frame["loc_form"] = forms
+    frame["loc_form"], frame["loc_prop"], frame["loc_street"] = forms, loc_prop, st_rows
     return out
 
 
@@ -464,13 +519,16 @@ def render(
     loc_errors: list[list[str]] = [[] for _ in range(n)]
     columns: dict[str, list] = {}
     columns.update(_event_columns(rng, contract, frame, period))
-    columns.update(_location_columns(rng, contract, frame, region, rates, loc_errors))
+    written = _Conventions(
+        np.random.default_rng([pop.seed, zlib.crc32(f"{contract.name}/{period}".encode())]), rates
+    )
+    columns.update(_location_columns(rng, contract, frame, region, rates, loc_errors, written))
     views: dict[str, _PersonView] = {}
     for role in contract.roles:
         if role not in frame:
             raise ValueError(f"{contract.name}: the synthetic spec has no actor {role!r}")
         views[role] = _PersonView(rng, contract, role, frame, pop, rates)
-        columns.update(_person_columns(rng, contract, role, views[role], region, frame))
+        columns.update(_person_columns(rng, contract, role, views[role], region, frame, written))
     table = pd.DataFrame({c: columns[c] for c in contract.columns})
 
     # Optional fields left blank.
