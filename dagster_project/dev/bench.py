@@ -692,23 +692,14 @@ def run_uam(
             float(said["uam gazetteer seconds"]))  # fmt: skip
 
 
-def place_speed(properties: int, mentions: int) -> None:
-    """Matching against a gazetteer of `properties`, the mentions written from it."""
+def _hub_places(gaz, raw) -> tuple[object, dict[str, float]]:
+    """The hub's place matcher on a gazetteer frame and mentions (raw_mentions' columns): its
+    place_matches and the seconds of each stage."""
     import duckdb
-    import numpy as np
 
     from dagster_project.config import memory_limit
-    from dagster_project.dev.synth.gazetteer import build_gazetteer
     from dagster_project.places import match
 
-    clock = time.perf_counter()
-    g = build_gazetteer(int(properties * 0.95), np.random.default_rng(1))
-    raw, truth = _written_mentions(g, mentions, seed=2)
-    gaz = g.properties.drop(columns="building_key")  # noqa: F841 (read by DuckDB)
-    print(
-        f"{len(gaz):,} properties, {len(raw):,} mentions written "
-        f"({time.perf_counter() - clock:.0f} s); {platform.machine()}, {os.cpu_count()} cores"
-    )
     with duckdb.connect() as con:
         con.execute(f"set memory_limit = '{memory_limit()}'")
         con.execute("create table gaz as select * from gaz")
@@ -726,27 +717,127 @@ def place_speed(properties: int, mentions: int) -> None:
             t = time.perf_counter()
             step(con)
             stages[name] = time.perf_counter() - t
-        matching = sum(v for k, v in stages.items() if k != "prepare gazetteer")
-        print(
-            f"matching {len(raw):,} mentions: {matching:.1f} s, "
-            f"{len(raw) / matching:,.0f} mentions a second; gazetteer prepared once in "
-            f"{stages['prepare gazetteer']:.1f} s; stages "
-            + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
-        )
-        rows = con.execute("""
-            select case when t.uprn is null then 'street' else 'property' end, count(*),
-                   avg((coalesce(m.uprn = t.uprn, false)
-                        or (t.uprn is null and m.uprn is null and m.usrn = t.usrn))::int),
-                   avg((m.method <> 'none' and not coalesce(m.uprn = t.uprn, false)
-                        and not (t.uprn is null and m.uprn is null
-                                 and coalesce(m.usrn = t.usrn, false)))::int)
-            from place_matches m join truth t using (place_record_id) group by 1 order by 1
-        """).fetchall()  # fmt: skip
-        for kind, n, right, wrong in rows:
-            print(
-                f"  {kind} mentions: {n:,}, {right:.2%} to the true place, "
-                f"{wrong:.2%} to a wrong one"
-            )
+        return con.execute("select * from place_matches").df(), stages
+
+
+def _place_outcome(answers, truth) -> dict[str, float]:
+    """Of the property mentions (a UPRN in the truth): shares right, wrong and unanswered; of
+    the others (a street, or beside a property): the share given a UPRN, always wrong."""
+    import duckdb
+
+    row = duckdb.sql("""
+        select count(*) filter (where t.uprn is not null),
+               avg(coalesce(a.uprn = t.uprn, false)::int) filter (where t.uprn is not null),
+               avg(coalesce(a.uprn <> t.uprn, false)::int) filter (where t.uprn is not null),
+               avg((a.uprn is null)::int) filter (where t.uprn is not null),
+               count(*) filter (where t.uprn is null),
+               avg((a.uprn is not null)::int) filter (where t.uprn is null)
+        from truth t join answers a using (mention_id)
+    """).fetchone()
+    return dict(zip(("properties", "right", "wrong", "none", "others", "others_uprn"),
+                    (x or 0 for x in row), strict=True))  # fmt: skip
+
+
+def place_speed(properties: int, mentions: int) -> None:
+    """Matching against a gazetteer of `properties`, the mentions written from it."""
+    import numpy as np
+
+    from dagster_project.dev.synth.gazetteer import build_gazetteer
+
+    clock = time.perf_counter()
+    g = build_gazetteer(int(properties * 0.95), np.random.default_rng(1))
+    raw, truth = _written_mentions(g, mentions, seed=2)
+    gaz = g.properties.drop(columns="building_key")
+    print(
+        f"{len(gaz):,} properties, {len(raw):,} mentions written "
+        f"({time.perf_counter() - clock:.0f} s); {platform.machine()}, {os.cpu_count()} cores"
+    )
+    matches, stages = _hub_places(gaz, raw)
+    matching = sum(v for k, v in stages.items() if k != "prepare gazetteer")
+    print(
+        f"matching {len(raw):,} mentions: {matching:.1f} s, "
+        f"{len(raw) / matching:,.0f} mentions a second; gazetteer prepared once in "
+        f"{stages['prepare gazetteer']:.1f} s; stages "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
+    )
+    answers = matches.rename(columns={"place_record_id": "mention_id"})
+    truth = truth.rename(columns={"place_record_id": "mention_id"})
+    o = _place_outcome(answers, truth)
+    print(f"  property mentions: {o['properties']:,}: {o['right']:.2%} right, "
+          f"{o['wrong']:.2%} wrong, {o['none']:.2%} unanswered")  # fmt: skip
+    streets = answers.merge(truth.loc[truth.uprn.isna(), ["mention_id", "usrn"]],
+                            on="mention_id", suffixes=("", "_true"))  # fmt: skip
+    right = (streets.uprn.isna() & (streets.usrn == streets.usrn_true)).mean()
+    print(f"  street mentions: {len(streets):,}: {right:.2%} to the true street, "
+          f"{o['others_uprn']:.2%} given a UPRN")  # fmt: skip
+
+
+def place_compare(properties: int, mentions: int, variants: int) -> None:
+    """The hub's matcher and uk-address-matcher (in its own venv) on one gazetteer, on the
+    benchmark's mentions and on variants written by rules independent of the generator
+    (dev/variants.py); each mention as text and a postcode, nothing else."""
+    import numpy as np
+    import pandas as pd
+
+    from dagster_project.config import paths
+    from dagster_project.dev.synth.gazetteer import build_gazetteer
+    from dagster_project.dev.variants import variants as write_variants
+
+    g = build_gazetteer(int(properties * 0.95), np.random.default_rng(1))
+    gaz = g.properties.drop(columns="building_key")
+    raw, truth = _written_mentions(g, mentions, seed=2)
+    sets = {"the benchmark's mentions": (
+        raw[["place_record_id", "address", "postcode"]].set_axis(
+            ["mention_id", "text", "postcode"], axis=1),
+        truth.rename(columns={"place_record_id": "mention_id"}))}  # fmt: skip
+    v, vt = write_variants(gaz, variants, seed=3)
+    sets["variants by independent rules"] = (v, vt)
+    python = uam_venv(paths().uam_venv)
+    print(f"{len(gaz):,} properties; {platform.machine()}, {os.cpu_count()} cores; "
+          f"uk-address-matcher: {'1.5.3' if python else 'not run'}")  # fmt: skip
+    print("\n| mentions | property mentions | hub: right / wrong / none | "
+          "uam: right / wrong / none | others given a UPRN, hub / uam | matching s, hub / uam "
+          "| uam ÷ hub |\n| --- | ---: | --- | --- | --- | --- | ---: |")  # fmt: skip
+    by_convention = {}
+    with tempfile.TemporaryDirectory() as work:
+        for label, (m, t) in sets.items():
+            nowhere = pd.array([None] * len(m), dtype="Int64")
+            raw_m = pd.DataFrame({"place_record_id": m.mention_id, "address": m.text,
+                                  "address_line1": None, "postcode": m.postcode,
+                                  "easting": nowhere, "northing": nowhere})  # fmt: skip
+            matches, stages = _hub_places(gaz, raw_m)
+            hub_s = sum(v for k, v in stages.items() if k != "prepare gazetteer")
+            hub = matches.rename(columns={"place_record_id": "mention_id"})
+            h = _place_outcome(hub, t)
+            cells = [f"{h['right']:.2%} / {h['wrong']:.2%} / {h['none']:.2%}"]
+            if python:
+                uam, uam_s, _ = run_uam(python, gaz, m[["mention_id", "text", "postcode"]],
+                                        Path(work))  # fmt: skip
+                u = _place_outcome(uam, t)
+                cells += [f"{u['right']:.2%} / {u['wrong']:.2%} / {u['none']:.2%}",
+                          f"{h['others_uprn']:.2%} / {u['others_uprn']:.2%}",
+                          f"{hub_s:.1f} / {uam_s:.1f}", f"{uam_s / hub_s:.1f}"]  # fmt: skip
+            else:
+                cells += ["", f"{h['others_uprn']:.2%} / ", f"{hub_s:.1f} / ", ""]
+            print(f"| {label} ({len(m):,}) | {h['properties']:,} | " + " | ".join(cells) + " |")
+            if "convention" in m:
+                by_convention = {c: (_place_outcome(hub[hub.mention_id.isin(ids)], t),
+                                     _place_outcome(uam[uam.mention_id.isin(ids)], t)
+                                     if python else None)
+                                 for c, ids in m.groupby("convention").mention_id}  # fmt: skip
+    print("\nThe variants by convention (hub; uam), right / wrong / none of property mentions, "
+          "or the share of the others given a UPRN:\n\n| convention | hub | uam |\n"
+          "| --- | --- | --- |")  # fmt: skip
+    for c, (h, u) in sorted(by_convention.items()):
+        print(f"| {c} | {_outcome_cell(h)} | {_outcome_cell(u)} |")
+
+
+def _outcome_cell(o: dict | None) -> str:
+    if o is None:
+        return ""
+    if o["properties"]:
+        return f"{o['right']:.1%} / {o['wrong']:.1%} / {o['none']:.1%}"
+    return f"{o['others_uprn']:.1%} given a UPRN"
 
 
 def person_uprn() -> None:
@@ -904,6 +995,10 @@ def main() -> None:
     ps = sub.add_parser("place-speed", help="place matching against a large gazetteer")
     ps.add_argument("--properties", type=int, default=1_000_000)
     ps.add_argument("--mentions", type=int, default=300_000)
+    pc = sub.add_parser("place-compare", help="the hub's place matcher beside uk-address-matcher")
+    pc.add_argument("--properties", type=int, default=1_000_000)
+    pc.add_argument("--mentions", type=int, default=300_000)
+    pc.add_argument("--variants", type=int, default=5_000)
     sub.add_parser("person-uprn", help="person linkage with and without the home's UPRN")
     r = sub.add_parser("release", help="a release's disclosure figures on a generated region")
     r.add_argument("--population", type=int, default=250_000)
@@ -935,6 +1030,8 @@ def main() -> None:
         spine_speed(args.population, args.months, args.full, args.existing, args.new)
     elif args.what == "place-speed":
         place_speed(args.properties, args.mentions)
+    elif args.what == "place-compare":
+        place_compare(args.properties, args.mentions, args.variants)
     elif args.what == "person-uprn":
         person_uprn()
     elif args.what == "release":

@@ -216,6 +216,8 @@ BLOCKING = [
     block_on("date_of_birth", "postcode"),
     block_on("forename_std", "surname", "postcode_district"),
     block_on("forename_std", "surname", "address_numbers"),
+    # a home with no numbers in it ("Flat D, Heron House"): its words
+    block_on("forename_std", "surname", "address_tokens"),
     # birth years from an age are a year out either way: three rules, each an equi-join
     block_on("surname", "birth_year"),
     "l.surname = r.surname and l.birth_year + 1 = r.birth_year",

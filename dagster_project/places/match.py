@@ -31,8 +31,9 @@ WEIGHTS = {
     # candidate's name not given; a name given that the candidate does not have
     "name": (14, -4, -10),
     # same; the one street of its town or district the name can be a slip for; one or two
-    # letters apart; a word missing or added; another
-    "street": (6, 5, 2, 1, -6),
+    # letters apart; a word missing or added; the same name of another type ("Road" for
+    # "Lane"); another
+    "street": (6, 5, 2, 1, 3, -6),
     "postcode": (9, 2, 1, -6),  # same postcode, same sector, same district, other district
     "town": (2, -3),
     "locality": 4,  # written in the mention; telling apart two streets of one name in a town
@@ -49,6 +50,11 @@ AREA = "{'lsoa_code': p.lsoa_code, 'ward_code': p.ward_code, 'district_code': p.
 def _nearest(value: str, e: str, n: str) -> str:
     """SQL: `value` of the property `p` nearest the point (e, n)."""
     return f"arg_min({value}, (p.easting - {e}) ** 2 + (p.northing - {n}) ** 2)"
+
+
+def _name(street: str) -> str:
+    """SQL: a street's name without its type ("TURING" of "TURING LANE")."""
+    return f"regexp_replace({street}, ' [A-Z]+$', '')"
 
 
 def _lookup(con: duckdb.DuckDBPyConnection, name: str, values_sql: str, fn) -> None:
@@ -195,7 +201,7 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
 
 # A street named as no street of its town or district is: the one street there its name is one
 # or two letters from, or a word short of ("York Road" for "Little York Road"), if only one is.
-GUESSED_STREETS = """
+GUESSED_STREETS = f"""
     create or replace table mentions as
     with lost as (
         select id, unnest(streets) as said, towns, outward from mentions
@@ -212,7 +218,7 @@ GUESSED_STREETS = """
     ),
     close as (
         select distinct id, street from near
-        where street like '% ' || said
+        where street like '% ' || said or {_name("street")} = {_name("said")}
            or (abs(length(said) - length(street)) <= 2 and damerau_levenshtein(said, street) <= 2
                and jaro_winkler_similarity(said, street) >= 0.9)
     ),
@@ -233,16 +239,19 @@ LETTER_FLATS = """
         from mentions
     ),
     c as (  -- the mentions that could be read the other way
-        select id, number, flat, split, postcode, street, outward from m
+        select id, number, flat, split, postcode, street, outward, towns from m
         where split.n <> '' or regexp_matches(flat, '^[A-Z]$')
     ),
-    here as (  -- their buildings in the gazetteer, in the postcode or on the street
+    here as (  -- their buildings in the gazetteer, in the postcode (on the street it names)
+               -- or on the street
         select c.id, p.number, p.flat from c join props p on p.postcode = c.postcode
         where p.number in (c.number, c.split.n, c.number || c.flat)
+          and (c.street is null or p.street = c.street)
         union
-        select c.id, p.number, p.flat from c
-        join props p on p.street = c.street and p.outward = c.outward
+        select c.id, p.number, p.flat from c join props p using (street)
         where p.number in (c.number, c.split.n, c.number || c.flat)
+          and (p.outward = c.outward or list_contains(c.towns, p.town)
+               or (c.outward is null and len(c.towns) = 0))
     ),
     other_way as (
         select c.id,
@@ -273,17 +282,18 @@ NAME_FLATS = """
         select id, number, postcode, street, outward, towns, text from mentions
         where number is not null and flat is null
     ),
-    here as (
-        select c.id, p.name, p.number, p.flat from c join props p using (postcode)
+    near as (  -- in its postcode, else on its street
+        select c.id, p.name, p.number, p.flat, 1 as far from c join props p using (postcode)
         where contains(c.text, ' ' || p.name_short || ' ')
         union
-        select c.id, p.name, p.number, p.flat from c join props p using (street)
+        select c.id, p.name, p.number, p.flat, 2 from c join props p using (street)
         where contains(c.text, ' ' || p.name_short || ' ')
           and (p.outward = c.outward or list_contains(c.towns, p.town)
                or (c.outward is null and len(c.towns) = 0))
     ),
+    here as (select * from near qualify far = min(far) over (partition by id)),
     flats as (
-        select c.id, any_value(h.number) as number
+        select c.id, any_value(h.number) filter (where h.flat = c.number) as number
         from c join here h using (id)
         group by c.id
         having bool_or(h.flat = c.number) and not coalesce(bool_or(h.number = c.number), false)
@@ -350,8 +360,19 @@ def score_properties(con: duckdb.DuckDBPyConnection) -> None:
             join props p on p.street = m.street and p.outward = m.outward and p.unit = m.unit
             union  -- a named property on the street ("The Barn Church Lane Oxford")
             select m.id, p.uprn from m join mt using (id)
-            join props p on p.street = m.street and p.town = mt.town and p.unit is null
+            join props p on p.street = m.street and p.town = mt.town
                         and p.name_bits is not null
+            where m.unit is null
+            union  -- a flat without its building's number ("Unit 5, Kestrel Trading Estate")
+            select m.id, p.uprn from m join props p using (postcode, flat)
+            where m.number is null
+            union
+            select m.id, p.uprn from m join mt using (id)
+            join props p on p.street = m.street and p.town = mt.town and p.flat = m.flat
+            where m.number is null
+            union  -- ... or in the postcode ("Green Man PH, Elm Grove")
+            select m.id, p.uprn from m
+            join props p on p.postcode = m.postcode and p.name_bits is not null
             where m.unit is null
             union  -- a name that opens the mention, in its town or postcode district
             select m.id, p.uprn from m join mt using (id)
@@ -385,22 +406,25 @@ def score_properties(con: duckdb.DuckDBPyConnection) -> None:
                                  and jaro_winkler_similarity(s, p.street) >= 0.9)) then 'close'
                         when list_bool_or(list_transform(m.streets, s ->
                                  p.street like '% ' || s or s like '% ' || p.street)) then 'part'
+                        when list_contains(list_transform(m.streets, s -> {_name("s")}),
+                                           {_name("p.street")}) then 'type'
                         else 'other' end as street_level,
                    contains(m.text, ' ' || p.locality || ' ') as locality_in,
                    sqrt((m.easting - p.easting) ** 2 + (m.northing - p.northing) ** 2) as metres,
                    coalesce(m.flat <> p.flat or m.number <> p.number, false) as excluded,
-                   -- a premises named in full needs no number ("Booker Academy")
+                   -- a premises or building named needs no number ("Booker Academy")
                    case when m.flat = p.flat then {f[0]}
                         when m.flat is null and p.flat is null then 0 else {f[1]} end
                    + case when m.number = p.number then {num[0]}
-                          when m.number is null and (p.number is null or org_in) then 0
+                          when m.number is null and (p.number is null or org_in or name_in)
+                              then 0
                           else {num[1]} end
                    + case when name_in or org_in then least(p.name_bits, {name[0]})
                           when unexplained then {name[2]}
                           when p.name is not null then {name[1]} else 0 end
                    + case street_level when 'same' then {street[0]} when 'guessed' then {street[1]}
                           when 'close' then {street[2]} when 'part' then {street[3]}
-                          when 'other' then {street[4]} else 0 end
+                          when 'type' then {street[4]} when 'other' then {street[5]} else 0 end
                    + case when m.postcode is null then 0
                           when m.postcode = p.postcode then {pc[0]}
                           when m.sector = p.sector then {pc[1]}

@@ -21,7 +21,8 @@ FLAT_ID = r"(?:[0-9]+[A-Z]?|[A-Z])"
 SLASH = re.compile(rf"^({FLAT_ID})/([0-9]+[A-Z]?)\b")
 # Locations that are not a property, as agencies describe them.
 JUNCTION = re.compile(r"^JUNCTION OF (.+?) AND (.+)$")
-ROUTE = re.compile(r"^ROUTE [0-9A-Z]+ BUS\b(.*)$")
+# ("Route 5 bus, Park Road" reads as "ROUTE 5 BUSINESS PARK ROAD": "Bus Park" is one too)
+ROUTE = re.compile(r"^ROUTE [0-9A-Z]+ BUS(?:INESS)?\b(.*)$")
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Parsed:
 def _vocabulary() -> tuple[dict[str, str], frozenset[str], re.Pattern]:
     words = address_words()
     expand: dict[str, str] = {}
-    for full, abbreviations in words["street_types"].items():
+    for full, abbreviations in (*words["street_types"].items(), *words["building_words"].items()):
         for a in abbreviations:
             expand[a.upper()] = full.upper()
     types = frozenset(t.upper() for t in words["street_types"])
@@ -54,8 +55,9 @@ def _outside() -> re.Pattern:
     return re.compile(rf"^(?:{'|'.join(map(re.escape, phrases))}) (.+)$")
 
 
-# A number and a letter written apart ("11 B Oak Road") are one building number, 11B.
-SPACED_SUFFIX = re.compile(r"^ *([0-9]+) ([A-Z]) (?=[A-Z])")
+# A number and a letter written apart ("11 B Oak Road", "11/B", "11-B") are one building
+# number, 11B.
+SPACED_SUFFIX = re.compile(r"^ *([0-9]+)[ /]([A-Z]) (?=[A-Z])")
 
 
 def words(text: str | None) -> str:
@@ -64,17 +66,35 @@ def words(text: str | None) -> str:
         return ""
     expand, _, _ = _vocabulary()
     text = text.upper().replace("&", " AND ").replace("'", "").replace("\u2019", "")
-    text = re.sub(r"[^A-Z0-9/ ]+", " ", text)
+    text = " ".join(re.sub(r"[^A-Z0-9/ ]+", " ", text).split())
+    text = _phrases().sub(lambda m: expand[m.group(0)], text)
     return " ".join(expand.get(w, w) for w in text.split())
 
 
+@functools.cache
+def _phrases() -> re.Pattern:
+    """The abbreviations of more than one word ("IND EST"), expanded before single words."""
+    expand, _, _ = _vocabulary()
+    many = sorted((a for a in expand if " " in a), key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(map(re.escape, many))})\b" if many else r"(?!)")
+
+
 def short_name(name: str | None) -> str | None:
-    """A premises name as people shorten it: without a leading "The" where two words or more
-    remain ("RED LION" for "THE RED LION", but "THE GRANGE" kept)."""
+    """A premises name as people shorten it: without a leading "The" or a trailing word that
+    says what kind it is (addresses.yml: premises_words), where five letters or more remain
+    ("RED LION" for "THE RED LION", "FINCH PRIMARY" for "FINCH PRIMARY SCHOOL")."""
     if not name:
         return name
     rest = name.removeprefix("THE ")
-    return rest if rest != name and " " in rest else name
+    for kind in _premises_words():
+        rest = rest.removesuffix(" " + kind)
+    return rest if len(rest.replace(" ", "")) >= 5 else name
+
+
+@functools.cache
+def _premises_words() -> tuple[str, ...]:
+    return tuple(sorted((words(k) for k in address_words()["premises_words"]), key=len,
+                        reverse=True))  # fmt: skip
 
 
 def postcode(text: str | None) -> str | None:

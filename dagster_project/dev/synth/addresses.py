@@ -60,6 +60,8 @@ def format_postcode(postcode: str, no_space: bool = False, lower: bool = False) 
 # Ways people write a property that the gazetteer does not hold (issue 18), each an error type
 # of errors.ErrorRates, applied only where the property has the part it rewrites and the
 # rewrite names no other property.
+CONVENTIONS = ("flat_word", "letter_flat", "spaced_suffix", "flat_without_word", "short_name",
+               "street_word_dropped", "street_typo", "relational")  # fmt: skip
 FLAT_WORDS = ("Apt", "Apartment", "Unit", "Suite", "Room", "Studio")
 RELATIONAL = ("Rear of", "Land adjacent to", "Opp.", "Outside", "Next to", "R/O")
 
