@@ -32,6 +32,10 @@ PROPERTIES = {
     17: ("", "", "7", "Beechwood Avenue", 7, "OX4 1AH", ""),
     18: ("", "", "9", "Mill Road", 1, "OX4 1AA", ""),
     19: ("Studio 4", "", "10", "High Street", 2, "OX4 1AB", ""),
+    20: ("Unit 7", "Heath Business Park", "3", "Heath Road", 8, "OX4 1AJ", ""),
+    21: ("", "", "7", "Heath Road", 8, "OX4 1AJ", ""),
+    22: ("", "", "12", "Elm Grove", 9, "OX4 1AK", "The Green Man"),
+    23: ("", "", "2", "School Lane", 10, "OX4 1AL", "Finch Primary School"),
 }
 # mention text, postcode, the property it is (a UPRN's last digits) or "street" (beside one)
 READ = {
@@ -54,6 +58,13 @@ READ = {
     "a misspelt street": ("7 Beechwod Avenue", "OX4 1AH", 17),
     "a misspelt street, no postcode": ("7 Beechwod Ave, Oxford", "", 17),
     "a flat after the street": ("10 High Street, Studio 4", "OX4 1AB", 19),
+    "estate unit, building number not given": ("Unit 7, Heath Business Park", "OX4 1AJ", 20),
+    "estate abbreviated, unit a street number": ("7 Heath Bus. Pk, Heath Rd", "OX4 1AJ", 20),
+    "a pub with 'PH', without 'The'": ("Green Man PH, Elm Grove", "OX4 1AK", 22),
+    "a school without 'School'": ("Finch Primary, School Lane", "OX4 1AL", 23),
+    "a suffix after a slash": ("11/B Oak Road", "OX4 1AD", 10),
+    "a street's type swapped": ("7 Beechwood Road", "OX4 1AH", 17),
+    "land adj": ("Land adj 5 Mill Road", "OX4 1AA", "street"),
 }
 # Where a careful clerk would hesitate, the matcher gives no UPRN and leaves it to a person.
 HESITATE = {

@@ -86,14 +86,21 @@ def test_new_records_join_the_ids_their_people_already_have(refreshed):
                       record_id as source_record_id, forename, surname, date_of_birth
                       from wh.intermediate.int_person_records)"""
         evaluation.load_truth(con, hub.where.truth / "records", records)
-        truth = con.execute("select unique_id as person_record_id, true_id from truth").df()
+        truth = con.execute("""
+            select unique_id as person_record_id, true_id,
+                   r.forename is not null and r.date_of_birth is not null as named_and_dated
+            from truth join wh.intermediate.int_person_records r
+                on r.person_record_id = truth.unique_id""").df()  # fmt: skip
     new = after[~after.person_record_id.isin(before.person_record_id)].merge(truth)
     known = after[after.person_record_id.isin(before.person_record_id)].merge(truth)
     usual = known.groupby("true_id").person_id.agg(lambda s: s.mode()[0])
     returning = new[new.true_id.isin(usual.index)]
     assert len(returning) > 20
-    same = (returning.person_id == returning.true_id.map(usual)).mean()
-    assert same >= 0.9
+    same = returning.person_id == returning.true_id.map(usual)
+    # a record with neither date of birth nor first name often cannot be told from a namesake
+    # (measured on the session's region: 0.97 of the named and dated, 0.90 of all)
+    assert same[returning.named_and_dated].mean() >= 0.95
+    assert same.mean() >= 0.85
 
 
 def test_evaluation_meets_the_floor_and_is_kept_with_the_run(refreshed):

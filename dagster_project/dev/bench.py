@@ -692,13 +692,14 @@ def run_uam(
             float(said["uam gazetteer seconds"]))  # fmt: skip
 
 
-def _hub_places(gaz, raw) -> tuple[object, dict[str, float]]:
+def _hub_places(gaz, raw, learn: bool = False) -> tuple[object, dict[str, float]]:
     """The hub's place matcher on a gazetteer frame and mentions (raw_mentions' columns): its
-    place_matches and the seconds of each stage."""
+    place_matches and the seconds of each stage; with `learn`, the matches again with weights
+    learnt by EM from these mentions' candidates (places/weights.py), and those weights."""
     import duckdb
 
     from dagster_project.config import memory_limit
-    from dagster_project.places import match
+    from dagster_project.places import match, weights
 
     with duckdb.connect() as con:
         con.execute(f"set memory_limit = '{memory_limit()}'")
@@ -717,7 +718,18 @@ def _hub_places(gaz, raw) -> tuple[object, dict[str, float]]:
             t = time.perf_counter()
             step(con)
             stages[name] = time.perf_counter() - t
-        return con.execute("select * from place_matches").df(), stages
+        fixed = con.execute("select * from place_matches").df()
+        if not learn:
+            return fixed, stages
+        con.execute("create table blocked_pairs as select * from pairs")
+        u = weights.u_by_random_sampling(con)
+        con.execute("create or replace table pairs as select * from blocked_pairs")
+        learnt = weights.em(*weights.patterns(con), u_fixed=u)
+        # the learnt prior is not used: to EM the blocks' candidates all look like matches
+        match.score_properties(con, learnt[0])
+        match.score_streets(con)
+        match.decide(con)
+        return (fixed, con.execute("select * from place_matches").df(), learnt), stages
 
 
 def _place_outcome(answers, truth) -> dict[str, float]:
@@ -832,12 +844,57 @@ def place_compare(properties: int, mentions: int, variants: int) -> None:
         print(f"| {c} | {_outcome_cell(h)} | {_outcome_cell(u)} |")
 
 
-def _outcome_cell(o: dict | None) -> str:
+def place_weights(properties: int, mentions: int, variants: int) -> None:
+    """The matcher with its fixed bits (match.WEIGHTS) and with bits learnt from each set of
+    mentions (places/weights.py: u from random pairs, m by EM over the candidates), on the
+    benchmark's mentions and on the independent variants."""
+    import numpy as np
+    import pandas as pd
+
+    from dagster_project.dev.synth.gazetteer import build_gazetteer
+    from dagster_project.dev.variants import variants as write_variants
+    from dagster_project.places.match import PRIOR, WEIGHTS
+
+    g = build_gazetteer(int(properties * 0.95), np.random.default_rng(1))
+    gaz = g.properties.drop(columns="building_key")
+    raw, truth = _written_mentions(g, mentions, seed=2)
+    v, vt = write_variants(gaz, variants, seed=3)
+    nowhere = pd.array([None] * len(v), dtype="Int64")
+    sets = {
+        "the benchmark's mentions": (raw, truth.rename(columns={"place_record_id": "mention_id"})),
+        "variants by independent rules": (pd.DataFrame(
+            {"place_record_id": v.mention_id, "address": v.text, "address_line1": None,
+             "postcode": v.postcode, "easting": nowhere, "northing": nowhere}), vt),
+    }  # fmt: skip
+    print(f"{len(gaz):,} properties; weights learnt on each set's own candidates\n")
+    print("| mentions | fixed bits: right / wrong / none | learnt by EM: right / wrong / none |"
+          "\n| --- | --- | --- |")  # fmt: skip
+    learnt_bits = {}
+    for label, (m, t) in sets.items():
+        (fixed, learnt, (bits, prior)), _ = _hub_places(gaz, m, learn=True)
+        learnt_bits[label] = (bits, prior)
+        cells = [_outcome_cell(_place_outcome(x.rename(columns={"place_record_id": "mention_id"}),
+                                              t), digits=2) for x in (fixed, learnt)]  # fmt: skip
+        print(f"| {label} ({len(m):,}) | " + " | ".join(cells) + " |")
+    print("\n| comparison | level | fixed bits | " + " | ".join(f"EM, {k}" for k in learnt_bits)
+          + " |\n| --- | --- | ---: |" + " ---: |" * len(learnt_bits))  # fmt: skip
+    print(f"| prior (EM's not used) | | {PRIOR} | "
+          + " | ".join(f"({p})" for _, p in learnt_bits.values()) + " |")  # fmt: skip
+    for c, levels in WEIGHTS.items():
+        for level, b in levels.items():
+            print(
+                f"| {c} | {level} | {b} | "
+                + " | ".join(f"{bits[c][level]}" for bits, _ in learnt_bits.values())
+                + " |"
+            )
+
+
+def _outcome_cell(o: dict | None, digits: int = 1) -> str:
     if o is None:
         return ""
     if o["properties"]:
-        return f"{o['right']:.1%} / {o['wrong']:.1%} / {o['none']:.1%}"
-    return f"{o['others_uprn']:.1%} given a UPRN"
+        return " / ".join(f"{o[k]:.{digits}%}" for k in ("right", "wrong", "none"))
+    return f"{o['others_uprn']:.{digits}%} given a UPRN"
 
 
 def person_uprn() -> None:
@@ -995,10 +1052,14 @@ def main() -> None:
     ps = sub.add_parser("place-speed", help="place matching against a large gazetteer")
     ps.add_argument("--properties", type=int, default=1_000_000)
     ps.add_argument("--mentions", type=int, default=300_000)
-    pc = sub.add_parser("place-compare", help="the hub's place matcher beside uk-address-matcher")
-    pc.add_argument("--properties", type=int, default=1_000_000)
-    pc.add_argument("--mentions", type=int, default=300_000)
-    pc.add_argument("--variants", type=int, default=5_000)
+    for name, what in (
+        ("place-compare", "the hub's place matcher beside uk-address-matcher"),
+        ("place-weights", "the place matcher's fixed bits beside bits by EM"),
+    ):
+        pc = sub.add_parser(name, help=what)
+        pc.add_argument("--properties", type=int, default=1_000_000)
+        pc.add_argument("--mentions", type=int, default=300_000)
+        pc.add_argument("--variants", type=int, default=5_000)
     sub.add_parser("person-uprn", help="person linkage with and without the home's UPRN")
     r = sub.add_parser("release", help="a release's disclosure figures on a generated region")
     r.add_argument("--population", type=int, default=250_000)
@@ -1032,6 +1093,8 @@ def main() -> None:
         place_speed(args.properties, args.mentions)
     elif args.what == "place-compare":
         place_compare(args.properties, args.mentions, args.variants)
+    elif args.what == "place-weights":
+        place_weights(args.properties, args.mentions, args.variants)
     elif args.what == "person-uprn":
         person_uprn()
     elif args.what == "release":

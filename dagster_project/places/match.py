@@ -22,23 +22,68 @@ import pyarrow as pa
 
 from dagster_project.places.parse import flat_id, parse, short_name, words
 
-# Bits of evidence (log2 of m/u) each comparison adds. A part both sides lack adds nothing;
-# a part one side lacks counts against (a mention without the flat cannot say which flat).
+# Bits of evidence (log2 of m/u) each level of each comparison adds (LEVELS says when each
+# holds). A part both sides lack has no level and adds nothing; a part one side lacks counts
+# against (a mention without the flat cannot say which flat).
 WEIGHTS = {
-    "flat": (5, -5),  # agree, one side only
-    "number": (6, -6),
-    # at most (a name's agreement weighs log2(properties / properties so named)); the
-    # candidate's name not given; a name given that the candidate does not have
-    "name": (14, -4, -10),
-    # same; the one street of its town or district the name can be a slip for; one or two
-    # letters apart; a word missing or added; the same name of another type ("Road" for
-    # "Lane"); another
-    "street": (6, 5, 2, 1, 3, -6),
-    "postcode": (9, 2, 1, -6),  # same postcode, same sector, same district, other district
-    "town": (2, -3),
-    "locality": 4,  # written in the mention; telling apart two streets of one name in a town
-    "distance": (8, 4, -6),  # the mention's coordinates within 10 m, 100 m, or over 1 km
+    "flat": {"same": 5, "one side": -5},
+    "number": {"same": 6, "one side": -6},
+    # "same" at most: a name's agreement weighs log2(properties / properties so named)
+    "name": {"same": 14, "not given": -4, "unexplained": -10},
+    "street": {"same": 6, "guessed": 5, "close": 2, "part": 1, "type": 3, "other": -6},
+    "postcode": {"same": 9, "sector": 2, "district": 1, "other": -6},
+    "town": {"same": 2, "other": -3},
+    "locality": {"same": 4},  # telling apart two streets of one name in a town
+    "distance": {"10 m": 8, "100 m": 4, "over 1 km": -6},  # the mention's coordinates
 }
+# SQL: each comparison's level for a mention `m` and a candidate `p` (in `compared` below).
+LEVELS = {
+    "flat": """case when m.flat = p.flat then 'same'
+                    when m.flat is not null or p.flat is not null then 'one side' end""",
+    # a premises or building named needs no number ("Booker Academy")
+    "number": """case when m.number = p.number then 'same'
+                      when m.number is null and (p.number is null or org_in or name_in) then null
+                      else 'one side' end""",
+    "name": """case when name_in or org_in then 'same' when unexplained then 'unexplained'
+                    when p.name is not null then 'not given' end""",
+    "street": """case when street_in then 'same'
+                      when p.street = m.street then 'guessed'  -- the one street it can mean
+                      when len(m.streets) = 0 then null
+                      when list_bool_or(list_transform(m.streets, s ->
+                               damerau_levenshtein(s, p.street) <= 2
+                               and jaro_winkler_similarity(s, p.street) >= 0.9)) then 'close'
+                      -- a word missing or added ("York Road" for "Little York Road")
+                      when list_bool_or(list_transform(m.streets, s ->
+                               p.street like '% ' || s or s like '% ' || p.street)) then 'part'
+                      -- the name, of another type ("Turing Road" for "Turing Lane")
+                      when list_contains(list_transform(m.streets, s -> {s}), {street})
+                          then 'type'
+                      else 'other' end""",
+    "postcode": """case when m.postcode = p.postcode then 'same'
+                        when m.sector = p.sector then 'sector'
+                        when m.outward = p.outward then 'district'
+                        when m.postcode is not null then 'other' end""",
+    "town": """case when list_contains(m.towns, p.town) then 'same'
+                    when len(m.towns) > 0 then 'other' end""",
+    "locality": "case when locality_in then 'same' end",
+    "distance": """case when metres <= 10 then '10 m' when metres <= 100 then '100 m'
+                        when metres > 1000 then 'over 1 km' end""",
+}
+
+
+def weight_sql(weights: dict[str, dict[str, float]]) -> str:
+    """SQL: a candidate's match weight, the sum of its levels' bits (`<comparison>_level`)."""
+    terms = []
+    for comparison, bits in weights.items():
+        cases = " ".join(
+            f"when '{level}' then "
+            + (f"least(name_bits, {b})" if (comparison, level) == ("name", "same") else f"{b}")
+            for level, b in bits.items()
+        )
+        terms.append(f"case {comparison}_level {cases} else 0 end")
+    return "\n + ".join(terms)
+
+
 PRIOR = -8.0  # bits: the odds of any one candidate before its parts are compared
 ACCEPT = 0.95  # probability a match needs
 REVIEW = 0.5  # from here up to ACCEPT, or two candidates within MARGIN, a person looks
@@ -334,22 +379,14 @@ NAMES_SAID = """
 """
 
 
-def _probability(weight: str) -> str:
-    return f"1 / (1 + pow(2, -({weight} + {PRIOR})))"
+def _probability(weight: str, prior: float) -> str:
+    return f"1 / (1 + pow(2, -({weight} + {prior})))"
 
 
-def score_properties(con: duckdb.DuckDBPyConnection) -> None:
-    """`pairs`: each mention that could be a property, with every candidate its blocks give,
-    scored; `excluded` where the flat or building number disagrees."""
-    f, num, name, street, pc, town, near = (WEIGHTS[k] for k in (
-        "flat", "number", "name", "street", "postcode", "town", "distance"))  # fmt: skip
-    con.execute(f"""
-        create or replace table pairs as
-        with m as (select * from mentions where form = 'address'),
-        mt as (select id, unnest(towns) as town from m),
-        -- a mention meets only properties of its building number (or, in a building with
-        -- no number, its flat): a street holds hundreds; one with neither is found by name
-        blocked as (
+# SQL: the candidates (id, uprn) of each mention `m` (its towns in `mt`). A mention meets only
+# properties of its building number (or, in a building with no number, its flat): a street
+# holds hundreds; one with neither is found by name.
+BLOCKS = """
             select m.id, p.uprn from m
             join props p on p.postcode = m.postcode and p.unit = m.unit
             union
@@ -386,6 +423,26 @@ def score_properties(con: duckdb.DuckDBPyConnection) -> None:
             join props p on (p.street = m.street and p.unit = m.unit)
                          or coalesce(p.org_short, p.name_short) = m.lead
             where m.outward is null and len(m.towns) = 0
+"""
+
+
+def score_properties(
+    con: duckdb.DuckDBPyConnection,
+    weights: dict | None = None,
+    prior: float = PRIOR,
+    candidates: str | None = None,
+) -> None:
+    """`pairs`: each mention that could be a property, with every candidate its blocks give
+    (or `candidates`, SQL as BLOCKS), its comparisons' levels and its weight (WEIGHTS and
+    PRIOR, unless given: places/weights.py); `excluded` where the flat or building number
+    disagrees."""
+    levels = ",\n".join(f"{sql.format(s=_name('s'), street=_name('p.street'))} as {c}_level"
+                         for c, sql in LEVELS.items())  # fmt: skip
+    con.execute(f"""
+        create or replace table pairs as
+        with m as (select * from mentions where form = 'address'),
+        mt as (select id, unnest(towns) as town from m),
+        blocked as ({candidates or BLOCKS}
         ),
         compared as (
             select b.id, b.uprn,
@@ -398,51 +455,21 @@ def score_properties(con: duckdb.DuckDBPyConnection) -> None:
                    len(list_filter(m.names, x -> x is distinct from p.name_short
                                               and x is distinct from p.org_short)) > 0
                        as unexplained,
-                   case when street_in then 'same'
-                        when p.street = m.street then 'guessed'
-                        when len(m.streets) = 0 then null
-                        when list_bool_or(list_transform(m.streets, s ->
-                                 damerau_levenshtein(s, p.street) <= 2
-                                 and jaro_winkler_similarity(s, p.street) >= 0.9)) then 'close'
-                        when list_bool_or(list_transform(m.streets, s ->
-                                 p.street like '% ' || s or s like '% ' || p.street)) then 'part'
-                        when list_contains(list_transform(m.streets, s -> {_name("s")}),
-                                           {_name("p.street")}) then 'type'
-                        else 'other' end as street_level,
                    contains(m.text, ' ' || p.locality || ' ') as locality_in,
                    sqrt((m.easting - p.easting) ** 2 + (m.northing - p.northing) ** 2) as metres,
                    coalesce(m.flat <> p.flat or m.number <> p.number, false) as excluded,
-                   -- a premises or building named needs no number ("Booker Academy")
-                   case when m.flat = p.flat then {f[0]}
-                        when m.flat is null and p.flat is null then 0 else {f[1]} end
-                   + case when m.number = p.number then {num[0]}
-                          when m.number is null and (p.number is null or org_in or name_in)
-                              then 0
-                          else {num[1]} end
-                   + case when name_in or org_in then least(p.name_bits, {name[0]})
-                          when unexplained then {name[2]}
-                          when p.name is not null then {name[1]} else 0 end
-                   + case street_level when 'same' then {street[0]} when 'guessed' then {street[1]}
-                          when 'close' then {street[2]} when 'part' then {street[3]}
-                          when 'type' then {street[4]} when 'other' then {street[5]} else 0 end
-                   + case when m.postcode is null then 0
-                          when m.postcode = p.postcode then {pc[0]}
-                          when m.sector = p.sector then {pc[1]}
-                          when m.outward = p.outward then {pc[2]} else {pc[3]} end
-                   + case when len(m.towns) = 0 then 0
-                          when list_contains(m.towns, p.town) then {town[0]} else {town[1]} end
-                   + case when locality_in then {WEIGHTS["locality"]} else 0 end
-                   + case when metres <= 10 then {near[0]} when metres <= 100 then {near[1]}
-                          when metres > 1000 then {near[2]} else 0 end as weight,
+                   {levels},
+                   p.name_bits,
                    flat_same and number_same and street_in and not unexplained
                    and (p.name is null or name_in)
                    and (m.postcode = p.postcode
                         or (m.postcode is null and list_contains(m.towns, p.town))) as exact
             from blocked b join m using (id) join props p using (uprn)
-        )
-        select c.*,
-               case when c.excluded then 0.0 else {_probability("weight")} end as probability
-        from compared c
+        ),
+        weighed as (select *, {weight_sql(weights or WEIGHTS)} as weight from compared)
+        select *, case when excluded then 0.0 else {_probability("weight", prior)} end
+               as probability
+        from weighed c
         -- a candidate a reviewer said is not the place is never offered again
         anti join decisions d on d.place_record_id = c.id and d.uprn = c.uprn and not d.match
     """)
