@@ -245,27 +245,30 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # A street named as no street of its town or district is: the one street there its name is one
-# or two letters from, or a word short of ("York Road" for "Little York Road"), if only one is.
+# or two letters from, a word short of ("York Road" for "Little York Road") or another type of
+# ("Turing Road" for "Turing Lane"), if only one is. (Not guessed without a town or postcode:
+# names repeat from town to town.)
 GUESSED_STREETS = f"""
     create or replace table mentions as
     with lost as (
-        select id, unnest(streets) as said, towns, outward from mentions
-        where street is null and len(streets) > 0
+        select *, {_name("said")} as said_name from (
+            select id, unnest(streets) as said, towns, outward from mentions
+            where street is null and len(streets) > 0)
     ),
+    named as (select outward, town, street, {_name("street")} as name from streets),
     near as (  -- (equality joins, not one join on a disjunction: there are many streets)
-        select l.id, l.said, s.street from lost l join streets s using (outward)
-        union
-        select l.id, l.said, s.street
-        from (select id, said, unnest(towns) as town from lost) l join streets s using (town)
-        union
-        select l.id, l.said, s.street
-        from (select * from lost where len(towns) = 0 and outward is null) l cross join streets s
+        select l.id, l.said, l.said_name, s.street, s.name from lost l join named s using (outward)
+        union all
+        select l.id, l.said, l.said_name, s.street, s.name
+        from (select id, said, said_name, unnest(towns) as town from lost) l
+        join named s using (town)
     ),
     close as (
         select distinct id, street from near
-        where street like '% ' || said or {_name("street")} = {_name("said")}
-           or (abs(length(said) - length(street)) <= 2 and damerau_levenshtein(said, street) <= 2
-               and jaro_winkler_similarity(said, street) >= 0.9)
+        where name = said_name or street like '% ' || said
+           or (abs(length(said) - length(street)) <= 2
+               and jaro_winkler_similarity(said, street) >= 0.9
+               and damerau_levenshtein(said, street) <= 2)
     ),
     guess as (select id, any_value(street) as street from close group by id having count(*) = 1)
     select m.* replace (coalesce(m.street, g.street) as street,
@@ -327,11 +330,12 @@ NAME_FLATS = """
         select id, number, postcode, street, outward, towns, text from mentions
         where number is not null and flat is null
     ),
+    named as (select * from props where name_short is not null),
     near as (  -- in its postcode, else on its street
-        select c.id, p.name, p.number, p.flat, 1 as far from c join props p using (postcode)
+        select c.id, p.name, p.number, p.flat, 1 as far from c join named p using (postcode)
         where contains(c.text, ' ' || p.name_short || ' ')
         union
-        select c.id, p.name, p.number, p.flat, 2 from c join props p using (street)
+        select c.id, p.name, p.number, p.flat, 2 from c join named p using (street)
         where contains(c.text, ' ' || p.name_short || ' ')
           and (p.outward = c.outward or list_contains(c.towns, p.town)
                or (c.outward is null and len(c.towns) = 0))

@@ -16,6 +16,7 @@ from dagster_project.contracts.model import address_words
 
 # A postcode anywhere in the text, with or without its space.
 POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b")
+PUNCTUATION = re.compile(r"[^A-Z0-9/ ]+")
 NUMBER = re.compile(r"^[0-9]+[A-Z]?$")
 FLAT_ID = r"(?:[0-9]+[A-Z]?|[A-Z])"
 SLASH = re.compile(rf"^({FLAT_ID})/([0-9]+[A-Z]?)\b")
@@ -66,17 +67,22 @@ def words(text: str | None) -> str:
         return ""
     expand, _, _ = _vocabulary()
     text = text.upper().replace("&", " AND ").replace("'", "").replace("\u2019", "")
-    text = " ".join(re.sub(r"[^A-Z0-9/ ]+", " ", text).split())
-    text = _phrases().sub(lambda m: expand[m.group(0)], text)
-    return " ".join(expand.get(w, w) for w in text.split())
+    tokens = PUNCTUATION.sub(" ", text).split()
+    phrases, first = _phrases()
+    if first.intersection(tokens):
+        tokens = phrases.sub(lambda m: expand[m.group(0)], " ".join(tokens)).split()
+    get = expand.get
+    return " ".join([get(w, w) for w in tokens])
 
 
 @functools.cache
-def _phrases() -> re.Pattern:
-    """The abbreviations of more than one word ("IND EST"), expanded before single words."""
+def _phrases() -> tuple[re.Pattern, frozenset[str]]:
+    """The abbreviations of more than one word ("IND EST"), expanded before single words, and
+    the words they start with (most texts have none, and skip the pattern)."""
     expand, _, _ = _vocabulary()
     many = sorted((a for a in expand if " " in a), key=len, reverse=True)
-    return re.compile(rf"\b(?:{'|'.join(map(re.escape, many))})\b" if many else r"(?!)")
+    pattern = re.compile(rf"\b(?:{'|'.join(map(re.escape, many))})\b" if many else r"(?!)")
+    return pattern, frozenset(a.split()[0] for a in many)
 
 
 def short_name(name: str | None) -> str | None:
@@ -99,7 +105,11 @@ def _premises_words() -> tuple[str, ...]:
 
 def postcode(text: str | None) -> str | None:
     """A postcode in its standard form ("OX1 2AB"), or None."""
-    m = POSTCODE.search(words(text))
+    return _postcode_in(words(text))
+
+
+def _postcode_in(read: str) -> str | None:
+    m = POSTCODE.search(read)
     return f"{m.group(1)} {m.group(2)}" if m else None
 
 
@@ -133,7 +143,7 @@ def parse(text: str | None, line1: str | None = None, code: str | None = None) -
     the whole text; `code` is the postcode column where the feed has one."""
     _, _, flat_re = _vocabulary()
     whole = words(text)
-    pc = postcode(code) or postcode(whole)
+    pc = postcode(code) or _postcode_in(whole)
     first = words(line1) if line1 else whole
     # what follows line 1 (locality and town) helps find the street and the town
     tail = POSTCODE.sub(" ", whole.removeprefix(first) if line1 else "")
