@@ -392,3 +392,58 @@ def test_a_file_without_its_header_leaks_nothing_into_the_message(hub, pristine)
     assert outcome.status == "quarantined"
     leaked = [v for v in first_row if len(v) > 2 and v in outcome.sentence]
     assert not leaked, leaked
+
+
+def test_a_data_file_that_is_a_link_is_refused_and_its_target_never_read(hub, tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("CRIME_REF,TEXT-FROM-OUTSIDE-LANDING\n1,x\n", encoding="utf-8")
+    path = hub.data_file(FEED, MONTH)
+    path.unlink()
+    path.symlink_to(outside)
+    forget_checksum(hub)
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "quarantined" and "symbolic link" in outcome.sentence
+    for name in ("validation.json", "report.html"):
+        assert "TEXT-FROM-OUTSIDE" not in (outcome.quarantine_path / name).read_text()
+    assert outside.read_text(encoding="utf-8").startswith("CRIME_REF")
+
+
+def test_a_supply_yml_of_nested_aliases_is_refused_unexpanded(hub):
+    meta = meta_of(hub)
+    text = yaml.safe_dump({k: v for k, v in meta.items() if k != "feed"})
+    bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 5)
+    )
+    (hub.folder(FEED, MONTH) / "supply.yml").write_text(bomb + "feed: *a4\n" + text)
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "quarantined"
+    assert "anchors and aliases" in outcome.sentence and len(outcome.sentence) < 1_000
+    dest = outcome.quarantine_path
+    assert (dest / "validation.json").stat().st_size < 20_000
+    assert (dest / "report.html").stat().st_size < 200_000
+
+
+def test_a_supply_yml_over_its_size_limit_is_refused(hub):
+    from dagster_project.ingest.supplies import MAX_METADATA
+
+    path = hub.folder(FEED, MONTH) / "supply.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "#" * MAX_METADATA + "\n")
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "quarantined" and "bytes; refused" in outcome.sentence
+
+
+def test_an_upper_case_checksum_is_accepted_with_a_warning(hub):
+    meta = meta_of(hub)
+    meta["file"]["sha256"] = meta["file"]["sha256"].upper()
+    set_meta(hub, meta)
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "loaded", outcome.sentence
+    assert any("in capitals" in w for w in outcome.warnings)
+
+
+@pytest.mark.parametrize("junk", [".DS_Store", "Thumbs.db"])
+def test_files_an_operating_system_leaves_are_ignored_with_a_warning(hub, junk):
+    (hub.folder(FEED, MONTH) / junk).write_bytes(b"\x00\x05\x16\x07")
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "loaded", outcome.sentence
+    assert any(junk in w for w in outcome.warnings)

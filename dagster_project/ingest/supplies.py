@@ -14,6 +14,8 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,9 @@ from dagster_project.contracts.model import Contract
 
 METADATA = "supply.yml"
 MAX_FIELD = 131_072  # characters; a longer field is refused, not read into memory
+MAX_METADATA = 65_536  # bytes: supply.yml is a dozen short fields
+# What an operating system leaves beside a delivery: ignored, with a warning.
+SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 
 class SupplyError(ValueError):
@@ -59,11 +64,38 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+class _PlainYaml(yaml.SafeLoader):
+    """supply.yml without anchors and aliases: a few hundred bytes of nested aliases expand
+    into gigabytes, and metadata never needs them."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.YAMLError("anchors and aliases (& and *) are not accepted")
+        return super().compose_node(parent, index)
+
+
+def regular_file(path: Path) -> None:
+    """Refuse what is not a plain file: landing is a boundary, and a link would read a file
+    from outside it."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise SupplyError(f"{path}: a symbolic link, not a file; refused (deliver the file)")
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise SupplyError(f"{path}: not a regular file; refused")
+
+
 def read_metadata(folder: Path) -> dict:
     path = folder / METADATA
+    regular_file(path)
     try:
+        if path.stat().st_size > MAX_METADATA:
+            raise SupplyError(f"{path}: supply.yml is over {MAX_METADATA:,} bytes; refused")
         with open(path, encoding="utf-8") as fh:
-            meta = yaml.safe_load(fh)
+            meta = yaml.load(fh, Loader=_PlainYaml)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError as e:
         raise SupplyError(f"{path}: no supply.yml was delivered with the data") from e
     except (yaml.YAMLError, UnicodeDecodeError) as e:
@@ -124,7 +156,8 @@ def check_metadata(meta: dict, contract: Contract, period: str, folder: Path) ->
                 f"contract says {agreed!r}; if the agency has changed its export, "
                 "change the contract"
             )
-    others = sorted(p.name for p in folder.iterdir() if p.name not in (METADATA, name))
+    others = sorted(p.name for p in folder.iterdir()
+                    if p.name not in (METADATA, name, *SYSTEM_FILES))  # fmt: skip
     if others:
         raise SupplyError(
             f"{folder}: unexpected files {others} beside {name} (a file for another feed?)"
@@ -137,18 +170,24 @@ def open_supply(contract: Contract, folder: Path, period: str) -> Supply:
     meta = read_metadata(folder)
     name = check_metadata(meta, contract, period, folder)
     path = folder / name
+    regular_file(path)
     if path.is_dir():
         raise SupplyError(f"{path}: supply.yml names a folder, not a data file")
     if not path.is_file():
         raise SupplyError(f"{path}: supply.yml names this file, but it was not delivered")
     before = path.stat()
     checksum = sha256(path)
-    declared = meta["file"].get("sha256")
-    if declared and declared != checksum:
+    declared = str(meta["file"].get("sha256") or "")
+    if declared and declared.lower() != checksum:
         raise SupplyError(
             f"{path}: the file's SHA-256 differs from supply.yml's (damaged or replaced in transit)"
         )
     warnings: list[str] = []
+    if declared != declared.lower():
+        warnings.append("supply.yml's SHA-256 is in capitals (read as the same checksum)")
+    junk = sorted(p.name for p in folder.iterdir() if p.name in SYSTEM_FILES)
+    if junk:
+        warnings.append(f"ignored beside the data file: {', '.join(junk)} (left by a computer)")
     frame = read_data(contract, path, warnings)
     after = path.stat()
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
