@@ -31,7 +31,8 @@ WEIGHTS = {
     # "same" at most: a name's agreement weighs log2(properties / properties so named)
     "name": {"same": 14, "not given": -4, "unexplained": -10},
     "street": {"same": 6, "guessed": 5, "close": 2, "part": 1, "type": 3, "other": -6},
-    "postcode": {"same": 9, "sector": 2, "district": 1, "other": -6},
+    # another district: a candidate a clerk would not take without a person looking
+    "postcode": {"same": 9, "sector": 2, "district": 1, "other": -10},
     "town": {"same": 2, "other": -3},
     "locality": {"same": 4},  # telling apart two streets of one name in a town
     "distance": {"10 m": 8, "100 m": 4, "over 1 km": -6},  # the mention's coordinates
@@ -290,17 +291,18 @@ LETTER_FLATS = """
         select id, number, flat, split, postcode, street, outward, towns from m
         where split.n <> '' or regexp_matches(flat, '^[A-Z]$')
     ),
-    here as (  -- their buildings in the gazetteer, in the postcode (on the street it names)
-               -- or on the street
-        select c.id, p.number, p.flat from c join props p on p.postcode = c.postcode
+    near as (  -- their buildings in the gazetteer: in the postcode (on the street it names)
+               -- or, where the postcode holds none, on the street
+        select c.id, p.number, p.flat, 1 as far from c join props p on p.postcode = c.postcode
         where p.number in (c.number, c.split.n, c.number || c.flat)
           and (c.street is null or p.street = c.street)
         union
-        select c.id, p.number, p.flat from c join props p using (street)
+        select c.id, p.number, p.flat, 2 from c join props p using (street)
         where p.number in (c.number, c.split.n, c.number || c.flat)
           and (p.outward = c.outward or list_contains(c.towns, p.town)
                or (c.outward is null and len(c.towns) = 0))
     ),
+    here as (select * from near qualify far = min(far) over (partition by id)),
     other_way as (
         select c.id,
                bool_or(h.number is not distinct from c.number
