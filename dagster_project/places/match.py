@@ -103,6 +103,13 @@ def _name(street: str) -> str:
     return f"regexp_replace({street}, ' [A-Z]+$', '')"
 
 
+def _in_its_area(place: str, mention: str) -> str:
+    """SQL: `place` is in the town or postcode district `mention` gives (anywhere, when it
+    gives neither)."""
+    return (f"({place}.outward = {mention}.outward or list_contains({mention}.towns, {place}.town)"
+            f" or ({mention}.outward is null and len({mention}.towns) = 0))")  # fmt: skip
+
+
 def _lookup(con: duckdb.DuckDBPyConnection, name: str, values_sql: str, fn) -> None:
     """A table `name(v, w)` of fn over the distinct values: a gazetteer of a million
     properties has a few thousand distinct street, building and town names."""
@@ -225,7 +232,7 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("parsed")
     # the street a mention names: the first of its candidate names the gazetteer holds in its
     # town or postcode district (anywhere, when it gives neither)
-    con.execute("""
+    con.execute(f"""
         create or replace table mentions as
         with named as (
             select id, unnest(streets) as street, unnest(range(len(streets))) as pos,
@@ -236,8 +243,7 @@ def prepare_mentions(con: duckdb.DuckDBPyConnection) -> None:
         from mentions m left join (
             select n.id, arg_min(n.street, n.pos) as street
             from named n join streets s on s.street = n.street
-            where list_contains(n.towns, s.town) or s.outward = n.outward
-               or (len(n.towns) = 0 and n.outward is null)
+            where {_in_its_area("s", "n")}
             group by n.id
         ) s using (id)
     """)
@@ -281,7 +287,7 @@ GUESSED_STREETS = f"""
 # A letter after a number is a suffix (28D) to some and a flat (Flat D, 28) to others: where the
 # gazetteer holds the mention's building only the other way, in its postcode or on its street,
 # the mention is read that way.
-LETTER_FLATS = """
+LETTER_FLATS = f"""
     create or replace table mentions as
     with m as (
         select *, regexp_extract(number, '^([0-9]+)([A-Z])$', ['n', 'l']) as split
@@ -299,8 +305,7 @@ LETTER_FLATS = """
         union
         select c.id, p.number, p.flat, 2 from c join props p using (street)
         where p.number in (c.number, c.split.n, c.number || c.flat)
-          and (p.outward = c.outward or list_contains(c.towns, p.town)
-               or (c.outward is null and len(c.towns) = 0))
+          and {_in_its_area("p", "c")}
     ),
     here as (select * from near qualify far = min(far) over (partition by id)),
     other_way as (
@@ -326,7 +331,7 @@ LETTER_FLATS = """
 
 # "3 Heron House, Mill Road" is Flat 3 of Heron House, where the gazetteer holds that flat and
 # no building 3 of that name (in the mention's postcode or on its street).
-NAME_FLATS = """
+NAME_FLATS = f"""
     create or replace table mentions as
     with c as (
         select id, number, postcode, street, outward, towns, text from mentions
@@ -339,8 +344,7 @@ NAME_FLATS = """
         union
         select c.id, p.name, p.number, p.flat, 2 from c join named p using (street)
         where contains(c.text, ' ' || p.name_short || ' ')
-          and (p.outward = c.outward or list_contains(c.towns, p.town)
-               or (c.outward is null and len(c.towns) = 0))
+          and {_in_its_area("p", "c")}
     ),
     here as (select * from near qualify far = min(far) over (partition by id)),
     flats as (
@@ -360,7 +364,7 @@ NAME_FLATS = """
 
 # The building and premises names of the gazetteer a mention gives (in its postcode or on its
 # street), outside its street's name: a candidate without them leaves words unexplained.
-NAMES_SAID = """
+NAMES_SAID = f"""
     create or replace table mentions as
     with named as (
         select distinct postcode, street, outward, town, unnest([name_short, org_short]) as name
@@ -376,8 +380,7 @@ NAMES_SAID = """
         union
         select m.id, n.name from m join named n using (street)
         where contains(m.said, ' ' || n.name || ' ')
-          and (n.outward = m.outward or list_contains(m.towns, n.town)
-               or (m.outward is null and len(m.towns) = 0))
+          and {_in_its_area("n", "m")}
     )
     select m.*, coalesce(f.names, []) as names
     from mentions m left join (select id, list(name) as names from found group by id) f
@@ -493,7 +496,7 @@ def score_streets(con: duckdb.DuckDBPyConnection) -> None:
                and not exists (select 1 from pairs p
                                where p.id = m.id and (p.name_in or p.org_in) and not p.excluded))
     """)
-    con.execute("""
+    con.execute(f"""
         create or replace table street_pairs as
         with ms as (
             select id, unnest(streets) as street, unnest(range(1, len(streets) + 1)) as pos
@@ -509,8 +512,7 @@ def score_streets(con: duckdb.DuckDBPyConnection) -> None:
                                <= 500)::integer, 0) as fit
         from ms join street_mentions m using (id) join streets s on s.street = ms.street
         anti join decisions d on d.place_record_id = ms.id and d.usrn = s.usrn and not d.match
-        where list_contains(m.towns, s.town) or m.outward = s.outward
-           or (len(m.towns) = 0 and m.outward is null)
+        where {_in_its_area("s", "m")}
     """)
 
 
