@@ -86,7 +86,7 @@ test-fast: $(STAMP)
 
 dev: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)
-	@test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster_project/dagster.yaml $(DAGSTER_HOME)/
+	@cp dagster_project/dagster.yaml $(DAGSTER_HOME)/  # the hub's settings, edited in one place
 	$(BIN)/dagster dev -w workspace.yaml -p 3000
 
 lint: $(STAMP)

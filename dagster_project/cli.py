@@ -49,21 +49,40 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def dagster_home() -> Path:
-    """DAGSTER_HOME (created with the hub's instance settings if new), shared by `hub refresh`
-    and `make dev`, so runs from the command line appear in the UI's history."""
-    import shutil
+    """DAGSTER_HOME with the hub's instance settings (dagster_project/dagster.yaml, the one
+    place they are edited), shared by `hub refresh` and `make dev`, so runs from the command
+    line appear in the UI's history."""
     from importlib import resources
 
     home = paths().dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    settings = home / "dagster.yaml"
-    if not settings.exists():
-        shutil.copyfile(str(resources.files("dagster_project") / "dagster.yaml"), settings)
+    settings, ours = home / "dagster.yaml", resources.files("dagster_project") / "dagster.yaml"
+    if not settings.exists() or settings.read_text() != ours.read_text():
+        settings.write_text(ours.read_text())
     return home
 
 
-def _refresh(args: argparse.Namespace) -> int:
+def _instance():
+    """The hub's Dagster instance, its runs whose process died marked failed first (they
+    would hold the queue and the UI's "in progress" for ever, platform/runs.py)."""
     import dagster as dg
+
+    from dagster_project.platform import runs
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home()))
+    for line in runs.heal(instance):
+        print(f"Marked failed: {line}.")
+    return instance
+
+
+def _worker() -> dict[str, str]:
+    """The tag that names this process as its runs' (platform/runs.py)."""
+    from dagster_project.platform import runs
+
+    return {runs.WORKER_TAG: str(runs.this_process())}
+
+
+def _refresh(args: argparse.Namespace) -> int:
 
     from dagster_project.contracts.model import load_contracts
     from dagster_project.definitions import defs
@@ -86,13 +105,12 @@ def _refresh(args: argparse.Namespace) -> int:
     unknown = sorted(set(feeds) - set(contracts))
     if unknown:
         raise ValueError(f"no contract for feed {', '.join(unknown)}")
-    home = dagster_home()
     job = defs().resolve_job_def("monthly_refresh")
     logging = {
         "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "CRITICAL"}}}
     }
     refusals = failures = 0
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with _instance() as instance:
         for month in months:
             result = job.execute_in_process(
                 partition_key=month,
@@ -100,7 +118,7 @@ def _refresh(args: argparse.Namespace) -> int:
                 raise_on_error=False,
                 asset_selection=[asset_key(contracts[f]) for f in feeds],
                 run_config=logging,
-                tags={"hub/source": "hub refresh"},
+                tags={"hub/source": "hub refresh", **_worker()},
             )
             refused = [c for c in result.get_asset_check_evaluations() if not c.passed]
             passed = len(result.get_asset_check_evaluations()) - len(refused)
@@ -115,7 +133,10 @@ def _refresh(args: argparse.Namespace) -> int:
                 print(f"  {line}")
             refusals += len(refused)
             failures += len(failed)
-    print(f"Warehouse: {paths().warehouse}; runs recorded in {home} (`make dev` shows them).")
+    print(
+        f"Warehouse: {paths().warehouse}; runs recorded in {dagster_home()} "
+        "(`make dev` shows them)."
+    )
     if refusals:
         print(
             f"{refusals} supplies refused: each is in {paths().quarantine}/<agency>/<feed>/"
@@ -137,11 +158,24 @@ def _failures(result) -> list[str]:
             user and REFUSED in user.metadata
         )
 
-    return [
-        f"{e.step_key} failed: {e.step_failure_data.error.message.strip().splitlines()[-1]}"
-        for e in result.get_step_failure_events()
+    steps = result.get_step_failure_events()
+    lines = [
+        f"{e.step_key} failed: {_last_line(e.step_failure_data.error)}"
+        for e in steps
         if not reported(e.step_failure_data)
     ]
+    if not result.success and not steps:  # failed before any step ran (its resources)
+        errors = [getattr(e.event_specific_data, "error", None) for e in result.all_events
+                  if e.is_failure or e.event_type_value == "RESOURCE_INIT_FAILURE"]  # fmt: skip
+        lines += [f"the run failed: {_last_line(e)}" for e in errors if e][-1:]
+    return lines
+
+
+def _last_line(error) -> str:
+    """The last line of the error that started it all (Dagster wraps user code's errors)."""
+    while error.cause:
+        error = error.cause
+    return error.message.strip().splitlines()[-1]
 
 
 def _run_job(name: str, verbose: bool, ops: dict | None = None) -> int:
@@ -151,15 +185,15 @@ def _run_job(name: str, verbose: bool, ops: dict | None = None) -> int:
 
     from dagster_project.definitions import defs
 
-    home = dagster_home()
     level = "INFO" if verbose else "CRITICAL"
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with _instance() as instance:
         result = (
             defs()
             .resolve_job_def(name)
             .execute_in_process(
                 instance=instance,
                 raise_on_error=False,
+                tags=_worker(),
                 run_config={
                     "loggers": {"console": {"config": {"log_level": level}}},
                     **({"ops": ops} if ops else {}),

@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
+from servers import free_port
 
 from dagster_project.access import demo, tokens
 from dagster_project.access.audit_log import AuditLog, canonical
@@ -32,12 +32,6 @@ pytestmark = pytest.mark.e2e  # needs the session's released tiers
 PROJECT, OTHER = demo.PROJECT, "youth-2024"
 BARRED = "crime_offence"  # the council may not see it at Level 2
 USERS = [*demo.USERS, "council_analyst"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _policy() -> dict:
@@ -83,7 +77,7 @@ def served(released, tmp_path_factory):
     where.policy.parent.mkdir(parents=True)
     where.policy.write_text(yaml.safe_dump(_policy()))
     issued = {u: tokens.issue(where.access / "tokens.json", u) for u in USERS}
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HUB_DATA_DIR": str(root), "HUB_SERVICE_URL": url,
            "HUB_QUERY_SECONDS": "5"}  # fmt: skip

@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import httpx
 import pytest
 import yaml
 from browser import Visit, browser, open_page, screenshot
+from servers import free_port
 
 from dagster_project.access import demo, tokens
 from dagster_project.access.audit_log import AuditLog
@@ -39,12 +39,6 @@ pytestmark = pytest.mark.e2e  # needs the session's released tiers
 PAGES: list[tuple[str, str]] = []  # every page the tests were shown: (path, html)
 OUTSIDE = re.compile(r"<script\s[^>]*src|https?://", re.IGNORECASE)
 XMLNS = re.compile(r"""xmlns(:\w+)?=["'][^"']*["']""")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:
@@ -81,7 +75,7 @@ def served(released, tmp_path_factory):
     where.policy.parent.mkdir(parents=True)
     where.policy.write_text(yaml.safe_dump(demo.policy("2099-12-31")))
     issued = {u: tokens.issue(where.access / "tokens.json", u) for u in demo.USERS}
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     env = {**os.environ, "HUB_DATA_DIR": str(root), "HUB_SERVICE_URL": url}
     env.pop("HUB_POLICY", None)
     log = open(root / "service.log", "wb")  # noqa: SIM115 (the process writes it until the end)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import call_hub
+from servers import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -78,12 +78,6 @@ def _details(hub, person: str) -> tuple[str, str, str]:
         ).fetchone()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _query_level3(root: Path, person: str) -> None:
     """A practitioner's Level 3 query, through `hub serve` on localhost, that returns `person`."""
     from dagster_project.access import tokens
@@ -91,7 +85,7 @@ def _query_level3(root: Path, person: str) -> None:
     from dagster_project.config import Paths
 
     token = tokens.issue(Paths(root).access / "tokens.json", "practitioner")
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     env = {**os.environ, "HUB_DATA_DIR": str(root), "HUB_SERVICE_URL": url}
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("hub")), "serve"],
