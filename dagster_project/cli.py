@@ -10,6 +10,7 @@ from pathlib import Path
 from dagster_project.access.cli import add_parsers as add_access_parsers
 from dagster_project.config import PRIVATE, key_from_environment, key_variable, paths
 from dagster_project.platform.keys import MissingKey
+from dagster_project.platform.warehouse import FileProblem
 from dagster_project.rights.cli import add_parsers as add_rights_parsers
 
 
@@ -175,7 +176,9 @@ def _last_line(error) -> str:
     """The last line of the error that started it all (Dagster wraps user code's errors)."""
     while error.cause:
         error = error.cause
-    return error.message.strip().splitlines()[-1]
+    line = error.message.strip().splitlines()[-1]
+    # The hub's own explanations are sentences: without the class name Dagster puts first.
+    return line.split(": ", 1)[-1] if error.cls_name == FileProblem.__name__ else line
 
 
 def _run_job(name: str, verbose: bool, ops: dict | None = None) -> int:
@@ -327,15 +330,32 @@ def _sql(args: argparse.Namespace) -> int:
 
     from dagster_project.platform import warehouse
 
+    def waiting(why: str) -> None:
+        print(f"hub sql: {why} (a refresh or release); up to 100 s", file=sys.stderr)
+
+    path = paths().warehouse
     try:
-        with warehouse.connect(read_only=True) as con:
+        with (
+            warehouse.wait_for_lock(
+                lambda: warehouse.connect(read_only=True), on_wait=waiting
+            ) as con,
+            warehouse.explained(path),
+        ):
             result = con.sql(args.query)
             if result is not None:  # a statement that returns no rows
                 result.show(max_rows=args.max_rows, max_width=10_000)
-    except duckdb.Error as e:
-        print(f"hub sql: {e}", file=sys.stderr)
+    except (duckdb.Error, warehouse.FileProblem) as e:
+        print(f"hub sql: {paths().shown(str(e))}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from dagster_project.platform import integrity
+
+    lines, whole = integrity.check(paths())
+    print("\n".join(lines))
+    return 0 if whole else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -435,6 +455,10 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--max-rows", type=int, default=1000, help="rows to print at most")
     q.set_defaults(func=_sql)
 
+    ck = sub.add_parser("check", help="read every table of the warehouse and the tiers whole; "
+                        "exit 1 naming each damaged file and table")  # fmt: skip
+    ck.set_defaults(func=_check)
+
     d = sub.add_parser(
         "dbt-files", help="write dbt sources, seeds and staging models from the contracts"
     )
@@ -457,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileExistsError, FileNotFoundError, MissingKey) as e:
+    except (ValueError, FileExistsError, FileNotFoundError, MissingKey, FileProblem) as e:
         print(f"hub {args.command}: {e}", file=sys.stderr)
         return 2
 

@@ -4,7 +4,12 @@ kept readable by their owner only, never replaced and never shown."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -114,3 +119,92 @@ def test_hub_keys_shows_where_the_keys_are_never_what(tmp_path):
     trail = (tmp_path / "data" / "audit" / "log.jsonl").read_text()
     assert trail.count('"action":"key_rotation"') == len(keys.NAMES)
     assert not [v for v in values if v in trail]
+
+
+def _damage(path, offset: int) -> None:
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(bytes(64))
+
+
+def _damaged_table(hub, tmp_path) -> tuple[object, str]:
+    """A copy of the warehouse with one data block overwritten, such that the file still
+    opens but one of its tables cannot be read: found by trying each block in turn."""
+    from dagster_project.config import Paths
+    from dagster_project.platform import integrity
+
+    block, size = 262_144, hub.where.warehouse.stat().st_size
+    for offset in range(3 * 4096 + 1000, size, block):
+        where = Paths(tmp_path / f"at{offset}")
+        where.warehouse.parent.mkdir(parents=True)
+        shutil.copyfile(hub.where.warehouse, where.warehouse)
+        _damage(where.warehouse, offset)
+        lines, whole = integrity.check(where)
+        if not whole and "tables damaged" in lines[0]:
+            return where, lines[1].split(":")[0].strip()
+    raise AssertionError("no block of the warehouse holds a table's data")
+
+
+def test_a_damaged_warehouse_is_told_apart_from_a_wrong_key(ingested, tmp_path):
+    intact = run_hub("check")
+    assert intact.returncode == 0 and "tables read whole" in intact.stdout, intact.stdout
+
+    query = "SELECT count(*) FROM (SELECT DISTINCT * FROM raw.crime_offence)"
+    other_key = {**os.environ, "HUB_WAREHOUSE_KEY": "a key this warehouse was never written with"}
+    wrong = run_hub("sql", query, env=other_key)
+    assert wrong.returncode == 1 and "written with another warehouse key" in wrong.stderr
+    assert "is damaged" not in wrong.stderr
+
+    where, table = _damaged_table(ingested, tmp_path)
+    env = {**os.environ, "HUB_DATA_DIR": str(where.root)}
+    checked = run_hub("check", env=env)
+    assert checked.returncode == 1, checked.stdout
+    assert "warehouse/hub.duckdb: 1 of" in checked.stdout and f"{table}: fails" in checked.stdout
+    read = run_hub("sql", f"SELECT count(*) FROM (SELECT DISTINCT * FROM {table})", env=env)
+    assert read.returncode == 1 and "is damaged" in read.stderr, read.stderr
+    assert "right key?" not in read.stderr and "hub check" in read.stderr
+
+
+def test_a_refresh_on_a_damaged_warehouse_says_so(ingested):
+    size = ingested.where.warehouse.stat().st_size
+    for offset in range(3 * 4096 + 1000, size, 262_144):  # every block: the catalog too
+        _damage(ingested.where.warehouse, offset)
+    done = run_hub("refresh", "--month", "2024-02", "--feed", FEED)
+    assert done.returncode == 1
+    assert "is damaged" in done.stdout and "right key?" not in done.stdout, done.stdout
+    checked = run_hub("check")
+    assert checked.returncode == 1 and "is damaged" in checked.stdout
+
+
+def _holding(read_only: bool) -> subprocess.Popen:
+    """Another process with the warehouse open (a writer, or a reader) until told to close."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from dagster_project.platform import warehouse; "
+         f"c = warehouse.connect(read_only={read_only}); print('open', flush=True); "
+         "sys.stdin.readline(); c.close()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def test_a_reader_waits_for_a_writer_and_a_blocked_writer_names_its_reader(ingested):
+    writer = _holding(read_only=False)
+    hub = str(Path(sys.executable).with_name("hub"))
+    query = "SELECT count(*) AS n FROM raw.crime_offence"
+    reader = subprocess.Popen(
+        [hub, "sql", query], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(3)
+    assert reader.poll() is None, "hub sql did not wait for the writer"
+    writer.communicate("\n")
+    out, err = reader.communicate(timeout=120)
+    assert reader.returncode == 0 and "n" in out, err
+    assert f"waiting for process {writer.pid}" in err
+
+    from dagster_project.platform import warehouse
+
+    reading = _holding(read_only=True)
+    with pytest.raises(warehouse.FileProblem, match=f"held by process {reading.pid}"):
+        warehouse.wait_for_lock(lambda: ingested.connect(), retries=2)
+    reading.communicate("\n")

@@ -29,7 +29,8 @@ class WarehouseResource(DuckDBResource):
         """The warehouse as the connection's default catalog (`raw.asb` resolves in it)."""
         con = warehouse.wait_for_lock(lambda: warehouse.connect(path=Path(self.database)))
         try:
-            yield con
+            with warehouse.explained(self.database):
+                yield con
         finally:
             con.close()
 
@@ -38,7 +39,8 @@ class WarehouseResource(DuckDBResource):
         """An in-memory connection with the warehouse attached as `wh` (warehouse.workspace)."""
         con = warehouse.wait_for_lock(lambda: warehouse.workspace(Path(self.database)))
         try:
-            yield con
+            with warehouse.explained(self.database):
+                yield con
         finally:
             con.close()
 

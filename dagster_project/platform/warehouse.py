@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from dagster_project.platform import keys
 ALIAS = "hub"  # the warehouse's catalog name, as dbt names it in the views it writes
 CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 T = TypeVar("T")
+LOCKED = "Could not set lock on file"  # DuckDB's words when another process holds a file
 
 
 @functools.cache
@@ -36,6 +38,43 @@ def extension_file(name: str) -> str:
     folder = Path(package.__file__).parent
     [path] = folder.glob(f"extensions/**/{name}.duckdb_extension")
     return str(path)
+
+
+class FileProblem(RuntimeError):
+    """A hub file that cannot be read, told apart by cause: the message names the file, what
+    is wrong and what to do."""
+
+
+def explain(error: Exception, path: Path | str, key_name: str) -> FileProblem | None:
+    """DuckDB's errors for an encrypted file, in words that send the operator the right way.
+    A wrong key fails at ATTACH, where DuckDB checks it against the file's header; once that
+    has passed, a block whose tag does not match is damage, whatever DuckDB's message says."""
+    text = str(error)
+    if "Wrong encryption key" in text:
+        return FileProblem(
+            f"{path} was written with another {key_name} key than the one in use "
+            f"(fingerprint {keys.fingerprint(key_name)}): give the hub the key it was written "
+            f"with (docs/keys.md); the file is not damaged"
+        )
+    if "AES tag differs" in text or "stored checksum" in text:  # encrypted, or not
+        return FileProblem(
+            f"{path} is damaged: part of it fails its integrity check (the key is right: the "
+            "file opened with it). Restore it from its backup or rebuild it; `hub check` "
+            "names every damaged table"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def explained(path: Path | str, key_name: str = "warehouse") -> Iterator[None]:
+    """Raise a FileProblem in place of DuckDB's error where explain() has words for it."""
+    try:
+        yield
+    except duckdb.Error as e:
+        problem = explain(e, path, key_name)
+        if problem is None:
+            raise
+        raise problem from None  # DuckDB's words would send the operator after the key
 
 
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -78,7 +117,8 @@ def attach(
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     options = f"ENCRYPTION_KEY {quote(keys.key(key_name))}" + (", READ_ONLY" if read_only else "")
     name = '"' + alias.replace('"', '""') + '"'
-    con.execute(f"ATTACH {quote(str(path))} AS {name} ({options})")
+    with explained(path, key_name):
+        con.execute(f"ATTACH {quote(str(path))} AS {name} ({options})")
 
 
 def connect(read_only: bool = False, path: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -122,15 +162,35 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         raise
 
 
-def wait_for_lock(open_: Callable[[], T], retries: int = 10) -> T:
+def holder(error: duckdb.Error) -> str:
+    """Who holds a DuckDB file, from DuckDB's lock error ("held in <program> (PID n)")."""
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", str(error))
+    return f"process {found[2]} ({Path(found[1]).name})" if found else "another process"
+
+
+def wait_for_lock(
+    open_: Callable[[], T], retries: int = 10, on_wait: Callable[[str], None] | None = None
+) -> T:
     """`open_()`, tried again while another process holds the file (DuckDB allows one writer
     per file): after 0.1 s, then twice as long each time, about 100 s in all, the wait of
-    dagster-duckdb's own resource."""
-    delay = 0.1
-    for _ in range(retries):
+    dagster-duckdb's own resource. `on_wait` hears once that it is waiting, and for whom; if
+    the file is still held at the end, the error says who holds it."""
+    delay, began, told = 0.1, time.monotonic(), False
+    for attempt in range(retries + 1):
         try:
             return open_()
-        except duckdb.IOException:
+        except duckdb.IOException as e:
+            if LOCKED not in str(e):
+                raise
+            if attempt == retries:
+                raise FileProblem(
+                    f"the warehouse is still held by {holder(e)} after "
+                    f"{time.monotonic() - began:.0f} s: a reader (`hub sql`, a notebook) or "
+                    "another run; wait for it to finish or stop it, then run again"
+                ) from None
+            if on_wait and not told:
+                on_wait(f"waiting for {holder(e)}, which holds the warehouse")
+                told = True
             time.sleep(delay)
             delay *= 2
-    return open_()
+    raise AssertionError("unreachable: the last attempt returns or raises")
