@@ -15,6 +15,7 @@ import yaml
 
 from dagster_project.config import dbt_dir
 from dagster_project.contracts.model import load_contracts
+from dagster_project.ingest.supplies import sha256
 
 pytestmark = pytest.mark.e2e  # dbt builds of a hub, full and incremental
 
@@ -65,7 +66,7 @@ def withdraw_last_record(hub, feed: str, month: str) -> None:
     meta_path = hub.folder(feed, month) / "supply.yml"
     meta = yaml.safe_load(meta_path.read_text())
     meta["records"] -= 1
-    meta["file"].pop("sha256")
+    meta["file"]["sha256"] = sha256(path)
     meta_path.write_text(yaml.safe_dump(meta))
 
 

@@ -23,6 +23,7 @@ from dagster_project.defs.ingest.assets import asset_key, feed_asset
 from dagster_project.defs.ingest.sensors import landing_sensor
 from dagster_project.defs.partitions import monthly
 from dagster_project.defs.resources import WarehouseResource
+from dagster_project.ingest.supplies import sha256
 
 FEED, MONTH = "crime_offence", "2024-02"
 
@@ -103,7 +104,7 @@ def test_a_new_supply_for_a_loaded_month_replaces_it_and_says_so(hub):
     meta_path = hub.folder(FEED, MONTH) / "supply.yml"
     meta = yaml.safe_load(meta_path.read_text())
     meta["records"] -= 1
-    meta["file"].pop("sha256")
+    meta["file"]["sha256"] = sha256(path)
     meta_path.write_text(yaml.safe_dump(meta))
     second = hub.ingest(FEED, MONTH)
     assert second.status == "replaced" and first.supply_id in second.sentence
@@ -181,7 +182,7 @@ def _big_supply(hub, copies: int):
                 out.writerow([f"43/{n:06d}/24", *row[1:]])
     meta_path = hub.folder(FEED, MONTH) / "supply.yml"
     meta = yaml.safe_load(meta_path.read_text())
-    meta["records"], _ = n, meta["file"].pop("sha256")
+    meta["records"], meta["file"]["sha256"] = n, sha256(path)
     meta_path.write_text(yaml.safe_dump(meta))
     return n
 

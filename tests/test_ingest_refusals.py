@@ -12,6 +12,8 @@ import openpyxl
 import pytest
 import yaml
 
+from dagster_project.ingest.supplies import sha256
+
 FEED, MONTH = "crime_offence", "2024-02"
 
 
@@ -34,26 +36,31 @@ def set_meta(hub, meta, feed=FEED, month=MONTH):
 
 
 def edit(hub, fn, feed=FEED, month=MONTH, keep_count=True):
-    """Apply fn to the data rows (header first); supply.yml's checksum is dropped, as an agency
-    re-exporting by hand would not recompute it, and its count follows the rows if asked."""
+    """Apply fn to the data rows (header first); supply.yml's checksum is recomputed, as an
+    agency re-exporting would, so the gate sees the edit, and its count follows the rows if
+    asked."""
     path = hub.data_file(feed, month)
     data = fn(rows(path))
     write_rows(path, data)
     meta = meta_of(hub, feed, month)
-    meta["file"].pop("sha256", None)
+    meta["file"]["sha256"] = sha256(path)
     if keep_count:
         meta["records"] = len(data) - 1
     set_meta(hub, meta, feed, month)
 
 
-def forget_checksum(hub, feed=FEED, month=MONTH):
-    """As an agency editing an export by hand would: supply.yml no longer carries a checksum."""
+def checksum_again(hub, feed=FEED, month=MONTH):
+    """As an agency re-exporting would: supply.yml's checksum is that of the spoilt file, so the
+    refusal is for the spoiling, not for a checksum that no longer agrees."""
     try:
         meta = meta_of(hub, feed, month)
     except (FileNotFoundError, yaml.YAMLError):
         return
-    if isinstance(meta, dict) and isinstance(meta.get("file"), dict):
-        meta["file"].pop("sha256", None)
+    if not (isinstance(meta, dict) and isinstance(meta.get("file"), dict)):
+        return
+    path = hub.folder(feed, month) / str(meta["file"].get("name"))
+    if path.is_file() and not path.is_symlink():  # a link's target is never read
+        meta["file"]["sha256"] = sha256(path)
         set_meta(hub, meta, feed, month)
 
 
@@ -84,7 +91,7 @@ def header_only(hub):
     path = hub.data_file(FEED, MONTH)
     path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
     meta = meta_of(hub)
-    meta["file"].pop("sha256")
+    meta["file"]["sha256"] = sha256(path)
     set_meta(hub, meta)
 
 
@@ -104,7 +111,7 @@ def wrong_delimiter(hub):
     path = hub.data_file(FEED, MONTH)
     write_rows(path, rows(path), delimiter=";")
     meta = meta_of(hub)
-    meta["file"].pop("sha256")
+    meta["file"]["sha256"] = sha256(path)
     meta["file"].pop("delimiter")
     set_meta(hub, meta)
 
@@ -246,7 +253,7 @@ def test_bad_supply_is_refused_and_the_archive_is_untouched(hub, spoil):
     folder = hub.folder(FEED, MONTH)
     spoil(hub)
     if spoil is not damaged_in_transit:
-        forget_checksum(hub)
+        checksum_again(hub)
 
     outcome = hub.ingest(FEED, MONTH)
 
@@ -302,7 +309,7 @@ def test_a_bom_the_contract_does_not_declare_is_read_past_and_noted(hub):
     path = hub.data_file(FEED, MONTH)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     meta = meta_of(hub)
-    meta["file"].pop("sha256")
+    meta["file"]["sha256"] = sha256(path)
     set_meta(hub, meta)
     outcome = hub.ingest(FEED, MONTH)
     assert outcome.status == "loaded", outcome.sentence
@@ -321,7 +328,7 @@ def _xlsx(hub, change):
     change(wb)
     wb.save(path)
     meta = meta_of(hub, XLSX_FEED, XLSX_MONTH)
-    meta["file"].pop("sha256")
+    meta["file"]["sha256"] = sha256(path)
     set_meta(hub, meta, XLSX_FEED, XLSX_MONTH)
 
 
@@ -365,7 +372,7 @@ def test_utf8_text_in_a_cp1252_feed_is_refused(hub):
     text = path.read_bytes().decode("cp1252")
     path.write_bytes(text.replace("Road", "Rüe", 1).encode("utf-8"))
     meta = meta_of(hub, feed, month)
-    meta["file"].pop("sha256")
+    meta["file"]["sha256"] = sha256(path)
     set_meta(hub, meta, feed, month)
     outcome = hub.ingest(feed, month)
     assert outcome.status == "quarantined"
@@ -387,7 +394,7 @@ def test_a_file_without_its_header_leaks_nothing_into_the_message(hub, pristine)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     first_row = lines[1].rstrip("\n").split("\t")
     path.write_text("".join(lines[1:]), encoding="utf-8")
-    forget_checksum(hub, feed, month)
+    checksum_again(hub, feed, month)
     outcome = hub.ingest(feed, month)
     assert outcome.status == "quarantined"
     leaked = [v for v in first_row if len(v) > 2 and v in outcome.sentence]
@@ -400,7 +407,7 @@ def test_a_data_file_that_is_a_link_is_refused_and_its_target_never_read(hub, tm
     path = hub.data_file(FEED, MONTH)
     path.unlink()
     path.symlink_to(outside)
-    forget_checksum(hub)
+    checksum_again(hub)
     outcome = hub.ingest(FEED, MONTH)
     assert outcome.status == "quarantined" and "symbolic link" in outcome.sentence
     for name in ("validation.json", "report.html"):

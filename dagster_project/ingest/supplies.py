@@ -178,7 +178,12 @@ def open_supply(contract: Contract, folder: Path, period: str) -> Supply:
     before = path.stat()
     checksum = sha256(path)
     declared = str(meta["file"].get("sha256") or "")
-    if declared and declared.lower() != checksum:
+    if not declared:  # without it a truncated file whose count agrees would replace the month
+        raise SupplyError(
+            f"{folder / METADATA}: gives no checksum for {name}; add `sha256:` under `file:`, "
+            f"the 64 hex characters `sha256sum {name}` prints"
+        )
+    if declared.lower() != checksum:
         raise SupplyError(
             f"{path}: the file's SHA-256 differs from supply.yml's (damaged or replaced in transit)"
         )
