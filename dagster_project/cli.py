@@ -128,6 +128,10 @@ def _refresh(args: argparse.Namespace) -> int:
                 f"{month}: {passed} passed, {len(refused)} refused, "
                 f"{len(failed)} failed (run {result.run_id[:8]})"
             )
+            for m in [e.materialization for e in result.get_asset_materialization_events()]:
+                if "records_before" in m.metadata:  # a month replaced, so it can be seen shrink
+                    before, rows = m.metadata["records_before"].value, m.metadata["rows"].value
+                    print(f"  {m.asset_key.path[-1]}: replaced: {before:,} → {rows:,} records")
             for c in refused:
                 print(f"  {c.description}")
             for line in failed:

@@ -3,6 +3,8 @@ checksum, so a truncated file whose count agrees cannot pass as the agency's exp
 
 from __future__ import annotations
 
+import os
+
 import yaml
 
 FEED, MONTH = "crime_offence", "2024-02"
@@ -21,3 +23,21 @@ def test_a_supply_without_a_checksum_is_refused_saying_what_to_add(hub):
     assert "supply.yml: gives no checksum" in outcome.sentence
     assert f"`sha256sum {name}`" in outcome.sentence
     assert hub.archive(FEED) == before
+
+
+def test_a_replacement_says_how_many_records_the_month_held_and_holds_now(hub):
+    """The month shrinks to half of what it held: the CLI and the register say so."""
+    from conftest import run_hub
+    from test_ingest_refusals import edit
+
+    env = {**os.environ, "DAGSTER_HOME": str(hub.root.parent / "dagster_home")}
+    first = run_hub("refresh", "--month", MONTH, "--feed", FEED, env=env)
+    assert first.returncode == 0 and "replaced" not in first.stdout, first.stdout
+    held = hub.archive(FEED)[0]
+    half = held // 2
+    edit(hub, lambda data: data[: half + 1])  # the header and half the records
+    again = run_hub("refresh", "--month", MONTH, "--feed", FEED, env=env)
+    assert f"{FEED}: replaced: {held:,} → {half:,} records" in again.stdout, again.stdout
+    register = hub.register(FEED).set_index("status")
+    assert register.loc["loaded", "records_before"] == held
+    assert register.loc["replaced", "records_read"] == held

@@ -46,6 +46,7 @@ REGISTER = {
     "reason": "VARCHAR",
     "replaced_by": "VARCHAR",
     "quarantine_path": "VARCHAR",
+    "records_before": "INTEGER",  # what the month held before this supply replaced it
 }
 
 
@@ -75,6 +76,8 @@ def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> bool:
     honour.ensure(con)  # the requests register's tables, which staging reads beside raw
     cols = ", ".join(f"{_q(k)} {v}" for k, v in REGISTER.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS ops.supply_register ({cols})")
+    for name, kind in REGISTER.items():  # a register from before a column was added
+        con.execute(f"ALTER TABLE ops.supply_register ADD COLUMN IF NOT EXISTS {_q(name)} {kind}")
     columns = {c: "VARCHAR" for c in contract.columns} | LINEAGE
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {table(contract)} "
@@ -105,7 +108,11 @@ def loaded(con: duckdb.DuckDBPyConnection, feed: str, period: str) -> tuple | No
 
 def register(con: duckdb.DuckDBPyConnection, row: dict) -> None:
     values = [row.get(k) for k in REGISTER]
-    con.execute(f"INSERT INTO ops.supply_register VALUES ({', '.join('?' * len(values))})", values)
+    names = ", ".join(map(_q, REGISTER))
+    con.execute(
+        f"INSERT INTO ops.supply_register ({names}) VALUES ({', '.join('?' * len(values))})",
+        values,
+    )
 
 
 def replace_month(
@@ -118,7 +125,8 @@ def replace_month(
     """Replace the supply's month of its feed with the supply, and register it, atomically;
     `honour` takes out of the month, in the same transaction, what the hub may not hold
     (records erased, rows past retention). Returns the rows written and the supply replaced;
-    (0, supply id) when this very supply is already there (another run loaded it first)."""
+    (0, supply id) when this very supply is already there (another run loaded it first). The
+    register row records how many records the month held before (`records_before`)."""
     contract = supply.contract
     frame = supply.frame.copy()
     frame["_supply_id"] = supply.supply_id
@@ -135,6 +143,10 @@ def replace_month(
         if current and current[1] == supply.sha256:
             con.execute("ROLLBACK")
             return 0, current[0]
+        if current:
+            row["records_before"] = con.execute(
+                f"SELECT count(*) FROM {table(contract)} WHERE _partition = ?", [supply.period]
+            ).fetchone()[0]
         con.execute(f"DELETE FROM {table(contract)} WHERE _partition = ?", [supply.period])
         con.execute(f"INSERT INTO {table(contract)} BY NAME SELECT * FROM incoming")
         honour(con)

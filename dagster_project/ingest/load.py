@@ -52,6 +52,7 @@ class Outcome:
     gate_result: gate.GateResult | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # read, gate, write
+    records_before: int | None = None  # what a replaced month held
 
     @property
     def passed(self) -> bool:
@@ -184,7 +185,9 @@ def ingest(
         if result.exact_duplicates
         else ""
     )
-    extra = f"; it replaces {replaced}" if replaced else ""
+    extra = (
+        f"; replaced: {row['records_before']:,} → {rows:,} records ({replaced})" if replaced else ""
+    )
     extra += f"; not archived: {' and '.join(left_out)}" if left_out else ""
     return Outcome(
         contract.name,
@@ -196,6 +199,7 @@ def ingest(
         gate_result=result,
         warnings=supply.warnings,
         seconds=seconds,
+        records_before=row.get("records_before"),
     )
 
 

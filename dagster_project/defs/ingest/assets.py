@@ -105,6 +105,11 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
                 "status": outcome.status.value,
                 "rows": outcome.rows,
                 "supply_id": outcome.supply_id or "",
+                **(
+                    {"records_before": outcome.records_before}
+                    if outcome.records_before is not None
+                    else {}
+                ),  # fmt: skip
                 **{f"{stage}_seconds": round(s, 3) for stage, s in outcome.seconds.items()},
             },
             check_results=[check],
