@@ -136,6 +136,11 @@ def unterminated_quote(hub):
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def nul_in_a_text_field(hub):
+    """A NUL and an escape inside fields: Python's csv module reads both without complaint."""
+    edit(hub, set_cells("LOCATION", ["10 High\x00 Street", "2 Mill\x1b Lane"]))
+
+
 def binary_garbage(hub):
     hub.data_file(FEED, MONTH).write_bytes(bytes(range(256)) * 40)
 
@@ -229,6 +234,7 @@ CASES = {
     truncated_last_line: r"data row \d+ has 17 fields but the header has 18",
     unterminated_quote: "unterminated or unescaped quote|quoted field is never closed",
     binary_garbage: "not readable as utf-8",
+    nul_in_a_text_field: r"control characters \(NUL and the like\) in LOCATION \(2 rows\)",
     huge_field: "a field is longer than 131,072 characters",
     three_date_formats: r"holds dates written %d/%m/%Y, but 2 of \d+ rows do not",
     future_dates: "falls in the month the supply covers, but 1 of",

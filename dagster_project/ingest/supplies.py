@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,7 +212,28 @@ def read_data(contract: Contract, path: Path, warnings: list[str] | None = None)
         header, rows = _read_csv(path, contract.file.delimiter, contract.file.encoding, warnings)
     if len(set(header)) != len(header):
         raise SupplyError(f"{path}: the header repeats a column name")
+    if found := control_characters(header, rows):
+        listed = ", ".join(f"{c} ({n:,} row{'s' * (n > 1)})" for c, n in found.items())
+        raise SupplyError(
+            f"{path}: control characters (NUL and the like) in {listed}: staging would store "
+            "them as text; an export fault?"
+        )
     return pd.DataFrame(rows, columns=header, dtype=object)
+
+
+# What no text field may hold: C0 controls other than tab and line breaks (which a quoted
+# field may hold), and DEL. Python's csv module reads NUL into a field without complaint.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_characters(header: list[str], rows: list[list[str | None]]) -> dict[str, int]:
+    """For each column holding control characters, how many rows do."""
+    found = {}
+    for i, name in enumerate(header):
+        values = [row[i] for row in rows if row[i]]
+        if CONTROL.search("\n".join(values)):  # one search a column; count only if needed
+            found[name] = sum(1 for v in values if CONTROL.search(v))
+    return found
 
 
 def _looks_like_utf8(path: Path) -> bool:
@@ -278,8 +300,6 @@ def _csv_reason(e: csv.Error) -> str:
     text = str(e)
     if "field larger than field limit" in text:
         return f"a field is longer than {MAX_FIELD:,} characters"
-    if "NUL" in text:
-        return "the file holds binary data (NUL bytes)"
     if "unexpected end of data" in text or "EOF" in text:
         return "a quoted field is never closed (unterminated quote or truncated file)"
     if "expected after" in text:
