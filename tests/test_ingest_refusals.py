@@ -141,6 +141,17 @@ def nul_in_a_text_field(hub):
     edit(hub, set_cells("LOCATION", ["10 High\x00 Street", "2 Mill\x1b Lane"]))
 
 
+def keys_apart_by_a_space(hub):
+    """Two records whose references differ only by a trailing space: one key to staging."""
+
+    def fn(data):
+        i = column(data, "CRIME_REF")
+        data[2][i] = data[1][i] + " "
+        return data
+
+    edit(hub, fn)
+
+
 def binary_garbage(hub):
     hub.data_file(FEED, MONTH).write_bytes(bytes(range(256)) * 40)
 
@@ -241,6 +252,7 @@ CASES = {
     dates_outside_the_period: "falls in the month the supply covers, but 1 of",
     non_numeric_counts: "EASTING holds whole numbers, not negative, but 2 of",
     duplicate_references: "CRIME_REF identifies a record within a supply, but 2 of",
+    keys_apart_by_a_space: "CRIME_REF identifies a record within a supply, but 2 of",
     record_count_differs: r"the file holds \d+ records but supply.yml says \d+",
     damaged_in_transit: "the file's SHA-256 differs from supply.yml's",
     missing_supply_yml: "no supply.yml was delivered",
@@ -460,3 +472,20 @@ def test_files_an_operating_system_leaves_are_ignored_with_a_warning(hub, junk):
     outcome = hub.ingest(FEED, MONTH)
     assert outcome.status == "loaded", outcome.sentence
     assert any(junk in w for w in outcome.warnings)
+
+
+def test_a_trailing_blank_line_is_accepted_with_a_warning_and_one_inside_is_refused(hub):
+    path = hub.data_file(FEED, MONTH)
+    rows_before = len(rows(path)) - 1
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    checksum_again(hub)
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "loaded" and outcome.rows == rows_before, outcome.sentence
+    assert "the file ends with a blank line, ignored" in outcome.warnings
+
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join([*lines[:3], "\n", *lines[3:]]), encoding="utf-8")
+    checksum_again(hub)
+    refused = hub.ingest(FEED, MONTH)
+    assert refused.status == "quarantined"
+    assert "data row 3 is blank, and rows follow it" in refused.sentence

@@ -96,11 +96,20 @@ def _observed(r: dict) -> str:
     return "not met"
 
 
+def trimmed_keys(frame, key: tuple[str, ...] | list[str]):
+    """The frame with its key columns stripped of surrounding spaces, as staging reads them:
+    "43/1 " and "43/1" are one key, so two records under them are a conflicting duplicate."""
+    present = [k for k in key if k in frame.columns]  # a missing column is the columns rule's
+    if not present:
+        return frame
+    return frame.assign(**{k: frame[k].str.strip() for k in present})
+
+
 def validate(supply: Supply, suite: dict | None = None) -> GateResult:
     contract = supply.contract
     suite = suite or suites.load(contract.name)
     frame = supply.frame
-    distinct = frame.drop_duplicates(ignore_index=True)
+    distinct = trimmed_keys(frame.drop_duplicates(ignore_index=True), contract.key)
     copies = len(frame) - len(distinct)
     params = suites.parameters(contract, supply.period, int(supply.metadata["records"]) - copies)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": distinct})

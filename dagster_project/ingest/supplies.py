@@ -277,13 +277,21 @@ def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
                     f"{path}: the header is one column: the contract says the delimiter is "
                     f"{delimiter!r}"
                 )
+            blank = 0  # the first blank line: harmless at the end, a fault anywhere else
             for n, row in enumerate(reader, start=1):
+                if not row:
+                    blank = blank or n
+                    continue
+                if blank:
+                    raise SupplyError(f"{path}: data row {blank} is blank, and rows follow it")
                 if len(row) != width:
                     raise SupplyError(
                         f"{path}: data row {n} has {len(row)} fields but the header has "
                         f"{width} (a truncated line, or a delimiter other than {delimiter!r}?)"
                     )
                 rows.append([v if v != "" else None for v in row])
+            if blank:
+                warnings.append("the file ends with a blank line, ignored")
     except UnicodeDecodeError as e:
         raise SupplyError(
             f"{path}: not readable as {encoding}: byte {e.object[e.start]:#04x} "
