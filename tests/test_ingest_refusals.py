@@ -152,6 +152,10 @@ def keys_apart_by_a_space(hub):
     edit(hub, fn)
 
 
+def thirty_digit_easting(hub):
+    edit(hub, set_cells("EASTING", ["4" * 30]))
+
+
 def binary_garbage(hub):
     hub.data_file(FEED, MONTH).write_bytes(bytes(range(256)) * 40)
 
@@ -251,6 +255,7 @@ CASES = {
     future_dates: "falls in the month the supply covers, but 1 of",
     dates_outside_the_period: "falls in the month the supply covers, but 1 of",
     non_numeric_counts: "EASTING holds whole numbers, not negative, but 2 of",
+    thirty_digit_easting: r"EASTING fits staging's whole-number type .*, but 1 of",
     duplicate_references: "CRIME_REF identifies a record within a supply, but 2 of",
     keys_apart_by_a_space: "CRIME_REF identifies a record within a supply, but 2 of",
     record_count_differs: r"the file holds \d+ records but supply.yml says \d+",

@@ -22,6 +22,7 @@ from dagster_project.ingest.suites import date_format, path_for, period_paramete
 
 POSTCODE = r"^(?i:[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$"
 POSTCODE_THRESHOLD = 0.95  # share of postcodes that must look like postcodes
+INTEGER_DIGITS = 9  # staging casts whole numbers to INTEGER, which holds every 9-digit one
 
 
 def _expectation(rule: str, why: str, type_: str, **kwargs) -> dict:
@@ -114,6 +115,15 @@ def baseline(contract: Contract) -> list[dict]:
                     "expect_column_values_to_match_regex",
                     column=f.name,
                     regex=r"^[0-9]+$",
+                )
+            )
+            out.append(  # a longer number passes the rule above and is NULL in staging
+                _expectation(
+                    f"range:{f.name}",
+                    f"{f.name} fits staging's whole-number type (at most {INTEGER_DIGITS} digits)",
+                    "expect_column_value_lengths_to_be_between",
+                    column=f.name,
+                    max_value=INTEGER_DIGITS,
                 )
             )
         if f.attribute == "postcode":
