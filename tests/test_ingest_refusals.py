@@ -5,6 +5,7 @@ archive changed. Each case spoils one month of a real generated supply."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import re
 
@@ -156,6 +157,18 @@ def thirty_digit_easting(hub):
     edit(hub, set_cells("EASTING", ["4" * 30]))
 
 
+def supplied_in_the_future(hub):
+    meta = meta_of(hub)
+    meta["date_supplied"] = dt.date.today() + dt.timedelta(days=30)
+    set_meta(hub, meta)
+
+
+def supplied_before_the_month(hub):
+    meta = meta_of(hub)
+    meta["date_supplied"] = dt.date(2023, 12, 31)
+    set_meta(hub, meta)
+
+
 def binary_garbage(hub):
     hub.data_file(FEED, MONTH).write_bytes(bytes(range(256)) * 40)
 
@@ -265,6 +278,8 @@ CASES = {
     file_for_another_feed: r"unexpected files \['TVP_CRIME_VICTIMS_202402.csv'\]",
     path_traversal_name: "is a path, not a file in the supply's folder",
     date_supplied_not_a_date: "date_supplied must be a date written YYYY-MM-DD",
+    supplied_in_the_future: r"date_supplied \d{4}-\d\d-\d\d is in the future",
+    supplied_before_the_month: "date_supplied 2023-12-31 is before 2024-02 began",
     no_header_line: "header repeats a column name|columns differ from the contract's: missing",
 }
 

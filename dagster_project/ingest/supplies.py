@@ -134,6 +134,13 @@ def check_metadata(meta: dict, contract: Contract, period: str, folder: Path) ->
             f"{where}: date_supplied must be a date written YYYY-MM-DD, not "
             f"{str(meta['date_supplied'])[:20]!r}"
         )
+    supplied, starts = meta["date_supplied"], dt.date.fromisoformat(f"{period}-01")
+    if not starts <= supplied <= dt.date.today():  # a supply cannot predate what it covers
+        raise SupplyError(
+            f"{where}: date_supplied {supplied} is "
+            + ("in the future" if supplied > dt.date.today() else f"before {period} began")
+            + ": a typing slip?"
+        )
     f = meta["file"]
     name = f.get("name") if isinstance(f, dict) else None
     if not isinstance(name, str) or not name:
