@@ -110,6 +110,10 @@ def _refresh(args: argparse.Namespace) -> int:
     logging = {
         "loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "CRITICAL"}}}
     }
+    from dagster_project.defs.ingest.assets import op_name
+
+    accept = {"ops": {op_name(contracts[f]): {"config": {"accept_shrink": True}} for f in feeds}}
+    accept = accept if args.accept_shrink else {}
     refusals = failures = 0
     with _instance() as instance:
         for month in months:
@@ -118,7 +122,7 @@ def _refresh(args: argparse.Namespace) -> int:
                 instance=instance,
                 raise_on_error=False,
                 asset_selection=[asset_key(contracts[f]) for f in feeds],
-                run_config=logging,
+                run_config={**logging, **accept},
                 tags={"hub/source": "hub refresh", **_worker()},
             )
             refused = [c for c in result.get_asset_check_evaluations() if not c.passed]
@@ -182,7 +186,7 @@ def _last_line(error) -> str:
         error = error.cause
     line = error.message.strip().splitlines()[-1]
     # The hub's own explanations are sentences: without the class name Dagster puts first.
-    return line.split(": ", 1)[-1] if error.cls_name == FileProblem.__name__ else line
+    return line.split(": ", 1)[-1] if error.cls_name in (FileProblem.__name__, "Failure") else line
 
 
 def _run_job(name: str, verbose: bool, ops: dict | None = None) -> int:
@@ -397,6 +401,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--month", required=True, help="YYYY-MM, or a range YYYY-MM:YYYY-MM")
     r.add_argument("--feed", action="append", help="only this feed (repeatable)")
     r.add_argument("--verbose", action="store_true", help="log every step")
+    r.add_argument(
+        "--accept-shrink",
+        action="store_true",
+        help="load replacements that remove more of a month than HUB_SHRINK_SHARE allows",
+    )
     r.add_argument(
         "--strict",
         action="store_true",

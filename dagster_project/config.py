@@ -217,3 +217,9 @@ def retention_as_of() -> dt.date:
     time."""
     given = os.environ.get("HUB_RETENTION_AS_OF")
     return dt.date.fromisoformat(given) if given else dt.datetime.now(dt.UTC).date()
+
+
+def shrink_share() -> float:
+    """The share of a loaded month's records a replacement may remove before it is held for
+    an engineer's confirmation (HUB_SHRINK_SHARE, default 0.1; `hub refresh --accept-shrink`)."""
+    return float(os.environ.get("HUB_SHRINK_SHARE", "0.1"))

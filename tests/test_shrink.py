@@ -1,5 +1,6 @@
 """Nothing silently shrinks a month (issue 19, requirement 4): a supply must carry its file's
-checksum, so a truncated file whose count agrees cannot pass as the agency's export."""
+checksum, so a truncated file whose count agrees cannot pass as the agency's export, and a
+replacement that removes much of a month waits for an engineer's decision."""
 
 from __future__ import annotations
 
@@ -25,19 +26,42 @@ def test_a_supply_without_a_checksum_is_refused_saying_what_to_add(hub):
     assert hub.archive(FEED) == before
 
 
-def test_a_replacement_says_how_many_records_the_month_held_and_holds_now(hub):
-    """The month shrinks to half of what it held: the CLI and the register say so."""
+def test_a_replacement_that_empties_or_halves_a_month_is_held_until_accepted(hub, monkeypatch):
+    """A header-only supply (records: 0) and a half one are held, the month untouched, the
+    supply left in landing, until an engineer accepts it; a small shrink goes through."""
     from conftest import run_hub
-    from test_ingest_refusals import edit
+    from test_ingest_refusals import edit, rows
 
     env = {**os.environ, "DAGSTER_HOME": str(hub.root.parent / "dagster_home")}
-    first = run_hub("refresh", "--month", MONTH, "--feed", FEED, env=env)
-    assert first.returncode == 0 and "replaced" not in first.stdout, first.stdout
-    held = hub.archive(FEED)[0]
+    assert hub.ingest(FEED, MONTH).status == "loaded"
+    before, held = hub.archive(FEED), hub.archive(FEED)[0]
+    delivered = rows(hub.data_file(FEED, MONTH))
+
+    edit(hub, lambda data: data[:1])  # the header alone, and records: 0
+    emptied = hub.ingest(FEED, MONTH)
+    assert emptied.status == "held" and not emptied.passed
+    assert f"replaced: {held:,} → 0 records would remove more than 10%" in emptied.sentence
+    assert hub.archive(FEED) == before and hub.data_file(FEED, MONTH).exists()
+
     half = held // 2
-    edit(hub, lambda data: data[: half + 1])  # the header and half the records
-    again = run_hub("refresh", "--month", MONTH, "--feed", FEED, env=env)
-    assert f"{FEED}: replaced: {held:,} → {half:,} records" in again.stdout, again.stdout
+    edit(hub, lambda _: delivered[: half + 1])
+    refused = run_hub("refresh", "--month", MONTH, "--feed", FEED, env=env)
+    assert refused.returncode == 1 and hub.archive(FEED) == before
+    assert f"replaced: {held:,} → {half:,} records would remove" in refused.stdout
+    assert "--accept-shrink" in refused.stdout
+    register = hub.register(FEED)
+    assert register["status"].tolist() == ["loaded", "held", "held"]
+    assert register["records_before"].tolist()[1:] == [held, held]
+
+    accepted = run_hub("refresh", "--month", MONTH, "--feed", FEED, "--accept-shrink", env=env)
+    assert accepted.returncode == 0, accepted.stdout
+    assert f"{FEED}: replaced: {held:,} → {half:,} records" in accepted.stdout
+    assert hub.archive(FEED)[0] == half
     register = hub.register(FEED).set_index("status")
     assert register.loc["loaded", "records_before"] == held
-    assert register.loc["replaced", "records_read"] == held
+
+    monkeypatch.setenv("HUB_SHRINK_SHARE", "0.5")  # a partnership that allows more
+    edit(hub, lambda data: data[:-1])
+    small = hub.ingest(FEED, MONTH)
+    assert small.status == "replaced", small.sentence
+    assert f"replaced: {half:,} → {half - 1:,} records" in small.sentence

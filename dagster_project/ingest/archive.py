@@ -115,18 +115,33 @@ def register(con: duckdb.DuckDBPyConnection, row: dict) -> None:
     )
 
 
+def _month_rows(con: duckdb.DuckDBPyConnection, contract: Contract, period: str) -> int:
+    sql = f"SELECT count(*) FROM {table(contract)} WHERE _partition = ?"
+    return con.execute(sql, [period]).fetchone()[0]
+
+
+class Shrinks(Exception):
+    """A replacement that would remove more of a loaded month than it may: rolled back."""
+
+    def __init__(self, before: int, after: int):
+        super().__init__(f"replaced: {before:,} → {after:,} records")
+        self.before, self.after = before, after
+
+
 def replace_month(
     con: duckdb.DuckDBPyConnection,
     supply: Supply,
     row: dict,
     on_stage: Callable[[str], None] = lambda stage: None,
     honour: Callable[[duckdb.DuckDBPyConnection], None] = lambda con: None,
+    may_remove: float = 1.0,
 ) -> tuple[int, str | None]:
     """Replace the supply's month of its feed with the supply, and register it, atomically;
     `honour` takes out of the month, in the same transaction, what the hub may not hold
     (records erased, rows past retention). Returns the rows written and the supply replaced;
     (0, supply id) when this very supply is already there (another run loaded it first). The
-    register row records how many records the month held before (`records_before`)."""
+    register row records how many records the month held before (`records_before`); if the
+    replacement would remove more than `may_remove` of them, nothing changes: Shrinks."""
     contract = supply.contract
     frame = supply.frame.copy()
     frame["_supply_id"] = supply.supply_id
@@ -144,12 +159,14 @@ def replace_month(
             con.execute("ROLLBACK")
             return 0, current[0]
         if current:
-            row["records_before"] = con.execute(
-                f"SELECT count(*) FROM {table(contract)} WHERE _partition = ?", [supply.period]
-            ).fetchone()[0]
+            row["records_before"] = _month_rows(con, contract, supply.period)
         con.execute(f"DELETE FROM {table(contract)} WHERE _partition = ?", [supply.period])
         con.execute(f"INSERT INTO {table(contract)} BY NAME SELECT * FROM incoming")
         honour(con)
+        if current:
+            after = _month_rows(con, contract, supply.period)
+            if row["records_before"] - after > may_remove * row["records_before"]:
+                raise Shrinks(row["records_before"], after)  # rolled back below
         on_stage("inserted")
         con.execute(
             "UPDATE ops.supply_register SET status = 'replaced', replaced_by = ? "

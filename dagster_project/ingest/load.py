@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.config import MONTH, Paths, retention_as_of
+from dagster_project.config import MONTH, Paths, retention_as_of, shrink_share
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive, gate
 from dagster_project.ingest.quarantine import destination, quarantine
@@ -38,6 +38,7 @@ class Status(StrEnum):
     QUARANTINED = "quarantined"  # refused: moved to quarantine with the reason
     MISSING = "missing"  # nothing has landed yet
     CHANGING = "changing"  # still being written: read again later
+    HELD = "held"  # would shrink a loaded month: waits for an engineer's --accept-shrink
 
 
 @dataclass
@@ -103,6 +104,7 @@ def ingest(
     where: Paths,
     on_stage: Callable[[str], None] = lambda stage: None,
     as_of: dt.date | None = None,
+    accept_shrink: bool = False,
 ) -> Outcome:
     if not MONTH.match(period):
         raise ValueError(f"{period!r} is not a month (YYYY-MM)")
@@ -167,8 +169,12 @@ def ingest(
                         + [f"{expired:,} rows past retention ({contract.retention.text})"]
                         * bool(expired))  # fmt: skip
 
-    with connect() as con:
-        rows, replaced = archive.replace_month(con, supply, row, on_stage, honour)
+    may_remove = 1.0 if accept_shrink else shrink_share()
+    try:
+        with connect() as con:
+            rows, replaced = archive.replace_month(con, supply, row, on_stage, honour, may_remove)
+    except archive.Shrinks as e:
+        return _hold(contract, period, connect, where, row, e, sig, supply.sha256)
     seconds["write"] = time.perf_counter() - clock
     _remember(where, contract, period, sig, supply.sha256)
     if rows == 0 and replaced == supply.supply_id:
@@ -201,6 +207,23 @@ def ingest(
         seconds=seconds,
         records_before=row.get("records_before"),
     )
+
+
+def _hold(contract, period, connect, where, row, shrinks, sig, sha) -> Outcome:
+    """Register a replacement held back because it shrinks the month, and remember the supply
+    so the sensor does not offer it again; it stays in landing until an engineer decides."""
+    sentence = (
+        f"{contract.name} {period} held: {shrinks} would remove more than "
+        f"{shrink_share():.0%} of the month, so the month keeps what it holds. If "
+        f"{contract.agency_name} confirms the supply, run `hub refresh --month {period} "
+        f"--feed {contract.name} --accept-shrink` (or launch the {period} partition with "
+        "accept_shrink: true); if not, ask for a corrected supply"
+    )
+    with connect() as con:
+        archive.register(con, {**row, "status": Status.HELD.value, "reason": sentence})
+    _remember(where, contract, period, sig, sha)
+    return Outcome(contract.name, period, Status.HELD, sentence, supply_id=row["supply_id"],
+                   records_before=shrinks.before)  # fmt: skip
 
 
 def _register_row(supply: Supply, processed, result: gate.GateResult) -> dict:

@@ -7,6 +7,7 @@ import functools
 import warnings
 
 import dagster as dg
+from pydantic import Field
 
 from dagster_project.config import paths
 from dagster_project.contracts.model import Contract, load_contracts
@@ -18,8 +19,21 @@ GATE = "gate"
 REFUSED = "refused"  # the metadata that marks a run's failure as the gate's refusal
 
 
+class FeedConfig(dg.Config):
+    accept_shrink: bool = Field(
+        default=False,
+        description="Load a replacement even if it removes more of the month than "
+        "HUB_SHRINK_SHARE allows: an engineer's decision, once the agency confirms it.",
+    )
+
+
 def asset_key(contract: Contract) -> dg.AssetKey:
     return dg.AssetKey(["raw", contract.name])
+
+
+def op_name(contract: Contract) -> str:
+    """The feed asset's op, as run config names it."""
+    return asset_key(contract).to_python_identifier()
 
 
 def _description(c: Contract) -> str:
@@ -63,7 +77,7 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
         check_specs=[gate_spec(c)],
         output_required=False,  # an unchanged supply materializes nothing
     )  # fmt: skip
-    def _feed(context: dg.AssetExecutionContext, duckdb: WarehouseResource):
+    def _feed(context: dg.AssetExecutionContext, duckdb: WarehouseResource, config: FeedConfig):
         period, where = context.partition_key, paths()
         outcome = ingest(
             c,
@@ -71,11 +85,12 @@ def feed_asset(contract: Contract) -> dg.AssetsDefinition:
             duckdb.get_connection,
             where,
             on_stage=lambda stage: context.log.debug(f"append {stage}"),
+            accept_shrink=config.accept_shrink,
         )
         for warning in outcome.warnings:
             context.log.warning(f"{c.name} {period}: {warning}")
-        if outcome.status in (Status.MISSING, Status.CHANGING):
-            raise dg.Failure(description=outcome.sentence)
+        if outcome.status in (Status.MISSING, Status.CHANGING, Status.HELD):
+            raise dg.Failure(description=outcome.sentence, allow_retries=False)
         check = dg.AssetCheckResult(
             check_name=GATE,
             passed=outcome.passed,
