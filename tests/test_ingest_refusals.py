@@ -509,3 +509,18 @@ def test_a_trailing_blank_line_is_accepted_with_a_warning_and_one_inside_is_refu
     refused = hub.ingest(FEED, MONTH)
     assert refused.status == "quarantined"
     assert "data row 3 is blank, and rows follow it" in refused.sentence
+
+
+def test_two_unreadable_refusals_of_a_month_are_two_supplies_in_the_register(hub, pristine):
+    import shutil
+
+    good = pristine.landing / "police" / FEED / MONTH
+    ids = []
+    for spoil in (empty_file, missing_supply_yml):
+        spoil(hub)
+        outcome = hub.ingest(FEED, MONTH)
+        assert outcome.status == "quarantined", outcome.sentence
+        ids.append(outcome.supply_id)
+        shutil.copytree(good, hub.folder(FEED, MONTH))
+    assert ids[0] != ids[1] and all(i.startswith(f"{FEED}/{MONTH}/unreadable-") for i in ids)
+    assert sorted(hub.register(FEED)["supply_id"].tolist()) == sorted(ids)

@@ -5,6 +5,7 @@ the tests all come through `ingest`."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -132,7 +133,7 @@ def ingest(
             where,
             folder,
             str(e),
-            _unreadable_row(contract, period, processed),
+            _unreadable_row(contract, period, processed, sig),
         )
     seconds = {"read": time.perf_counter() - clock}
     if current and current[1] == supply.sha256:
@@ -243,8 +244,11 @@ def _register_row(supply: Supply, processed, result: gate.GateResult) -> dict:
     }  # fmt: skip
 
 
-def _unreadable_row(contract: Contract, period: str, processed) -> dict:
-    return {"supply_id": f"{contract.name}/{period}/unreadable", "feed": contract.name,
+def _unreadable_row(contract: Contract, period: str, processed, sig: list) -> dict:
+    # The file could not be read to hash: the delivery's listing (names, sizes, times) stands
+    # in, so two refusals of one month are two supplies in the register, not one.
+    listing = hashlib.sha256(json.dumps(sig).encode()).hexdigest()[:12]
+    return {"supply_id": f"{contract.name}/{period}/unreadable-{listing}", "feed": contract.name,
             "agency": contract.agency, "period": period, "processed_at": processed,
             "gate": "not run"}  # fmt: skip
 
