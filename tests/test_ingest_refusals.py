@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import re
 
 import openpyxl
@@ -524,3 +525,21 @@ def test_two_unreadable_refusals_of_a_month_are_two_supplies_in_the_register(hub
         shutil.copytree(good, hub.folder(FEED, MONTH))
     assert ids[0] != ids[1] and all(i.startswith(f"{FEED}/{MONTH}/unreadable-") for i in ids)
     assert sorted(hub.register(FEED)["supply_id"].tolist()) == sorted(ids)
+
+
+def test_a_workbook_claiming_the_whole_sheet_is_read_in_seconds(hub):
+    """A formatted empty cell at XFD1048576 makes the sheet's dimension the whole sheet: read
+    by it, the supply would take about 25 minutes (17 billion empty cells)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _xlsx(hub, lambda wb: setattr(wb.active.cell(row=1_048_576, column=16_384),
+                                  "number_format", "0.00"))  # fmt: skip
+    hub_exe = Path(sys.executable).with_name("hub")
+    env = {**os.environ, "DAGSTER_HOME": str(hub.root.parent / "dagster_home")}
+    done = subprocess.run(
+        [str(hub_exe), "refresh", "--month", XLSX_MONTH, "--feed", XLSX_FEED],
+        capture_output=True, text=True, timeout=180, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr

@@ -351,7 +351,11 @@ def _read_xlsx(path: Path, sheet: str | None):
             )
         if sheet and names[0] != sheet:
             raise SupplyError(f"{path}: the sheet is named {names[0]!r}, not {sheet!r}")
-        values = wb[names[0]].iter_rows(values_only=True)
+        ws = wb[names[0]]
+        # The sheet's own dimension is the writer's claim: "A1:XFD1048576" would make openpyxl
+        # fill in 17 billion empty cells. Without it, rows are as wide as their cells.
+        ws.reset_dimensions()
+        values = ws.iter_rows(values_only=True)
         first = next(values, None)
         if first is None:
             raise SupplyError(f"{path}: the sheet is empty")
