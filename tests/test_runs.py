@@ -39,11 +39,17 @@ def test_a_worker_is_named_by_its_process_and_a_reused_pid_is_not_mistaken():
 
 
 def _one_feed(hub) -> dict:
-    """The hub's landing cut to one feed's two months, and DAGSTER_HOME a folder of its own."""
+    """The hub's landing cut to one feed's two months, and DAGSTER_HOME a folder of its own,
+    its storage made before any process polls it (two processes making it at once would both
+    stamp its schema)."""
     for folder in hub.where.landing.glob("*/*/"):
         if folder.name != FEED:
             shutil.rmtree(folder)
-    return {**os.environ, "DAGSTER_HOME": str(hub.root.parent / "dagster_home")}
+    home = hub.root.parent / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(Path(runs.__file__).parents[1] / "dagster.yaml", home / "dagster.yaml")
+    dg.DagsterInstance.from_config(str(home)).dispose()
+    return {**os.environ, "DAGSTER_HOME": str(home)}
 
 
 def _killed_refresh(env: dict) -> str:
@@ -64,15 +70,14 @@ def _killed_refresh(env: dict) -> str:
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            if (home / "history" / "runs.db").exists():  # the instance is made
-                with dg.DagsterInstance.from_config(str(home)) as instance:
-                    started = instance.get_runs(
-                        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
-                    )
-                if started:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-                    return started[0].run_id
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                started = instance.get_runs(
+                    filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
+                )
+            if started:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return started[0].run_id
             time.sleep(0.5)
     finally:
         if process.poll() is None:

@@ -50,8 +50,8 @@ def test_a_replacement_that_empties_or_halves_a_month_is_held_until_accepted(hub
     assert f"replaced: {held:,} → {half:,} records would remove" in refused.stdout
     assert "--accept-shrink" in refused.stdout
     register = hub.register(FEED)
-    assert register["status"].tolist() == ["loaded", "held", "held"]
-    assert register["records_before"].tolist()[1:] == [held, held]
+    assert sorted(register["status"]) == ["held", "held", "loaded"]  # within a second, maybe
+    assert register.query("status == 'held'")["records_before"].tolist() == [held, held]
 
     accepted = run_hub("refresh", "--month", MONTH, "--feed", FEED, "--accept-shrink", env=env)
     assert accepted.returncode == 0, accepted.stdout
