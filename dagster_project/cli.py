@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -242,7 +243,63 @@ def _conform(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
+    if args.list:
+        return _releases_kept()
+    if args.open:
+        return _open_release(args.open, args.query, args.max_rows)
+    if args.query:
+        raise ValueError("a query is for a release opened with --open R")
     return _run_job("release", args.verbose)
+
+
+def _releases_kept() -> int:
+    from dagster_project.tiers import publish
+
+    where = paths()
+    releases = publish.kept(where.marts)
+    if not releases:
+        print("No release yet: hub release publishes one.")
+    for r in releases:
+        record = r.record
+        months = f"{record.get('first_month')} to {record.get('last_month')}"
+        built = f"built {record['built_at']}, " if "built_at" in record else ""
+        supplies = f"{len(record['supplies'])} supplies" if "supplies" in record else (
+            record.get("built_from", ""))  # fmt: skip
+        print(f"{r.id}{'  (current)' if r.current else ''}: {built}{months}, {supplies}; "
+              f"{where.shown(str(r.folder))}")  # fmt: skip
+    return 0
+
+
+def _open_release(release: str, query: str | None, max_rows: int) -> int:
+    """A kept release's record, or a query on its three tiers (attached as level1, level2
+    and level3, read-only): for the hub's engineers, who hold its keys (`hub sql` reads the
+    warehouse the same way); analysts reach a release through the query service."""
+    import duckdb
+
+    from dagster_project.platform import warehouse
+    from dagster_project.tiers import publish
+
+    where = paths()
+    found = {r.id: r for r in publish.kept(where.marts)}
+    if release not in found:
+        raise ValueError(f"release {release} is not kept: the releases kept are "
+                         f"{', '.join(found) or 'none'} (hub release --list)")  # fmt: skip
+    folder = found[release].folder
+    if query is None:
+        print(json.dumps(found[release].record, indent=2))
+        print("Query it: hub release --open " + release + ' "select * from level1.release"')
+        return 0
+    try:
+        with warehouse.memory() as con:
+            for tier in publish.TIERS:
+                publish.attach(con, publish.tier_file(folder, tier), tier, tier)
+            result = con.sql(query)
+            if result is not None:
+                result.show(max_rows=max_rows, max_width=10_000)
+    except (duckdb.Error, warehouse.FileProblem) as e:
+        print(f"hub release: {where.shown(str(e))}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -419,6 +476,11 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("release", help="build, check and publish the Level 1, 2 and 3 files")
     r.add_argument("--verbose", action="store_true", help="log every step")
+    r.add_argument("--list", action="store_true", help="the releases kept, newest first")
+    r.add_argument("--open", metavar="R", help="a kept release: what it was built from, or "
+                   "with a query, the query on its tiers (level1, level2, level3)")  # fmt: skip
+    r.add_argument("query", nargs="?", help="with --open: SQL on the release's tiers")
+    r.add_argument("--max-rows", type=int, default=1000, help="rows to print at most")
     r.set_defaults(func=_release)
 
     rp = sub.add_parser(

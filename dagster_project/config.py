@@ -57,8 +57,14 @@ class Paths:
 
     @property
     def staged_marts(self) -> Path:
-        """Where a release is written and checked before it is renamed into `marts`."""
+        """Where a release is written and checked before it becomes one of `releases`."""
         return self.marts / ".next"
+
+    @property
+    def releases(self) -> Path:
+        """A folder per release kept (its three tiers and release.json); `marts/current` links
+        to the one published last (tiers/publish.py)."""
+        return self.marts / "releases"
 
     @property
     def person_models(self) -> Path:
@@ -209,6 +215,15 @@ def query_limits() -> tuple[float, str, int]:
         os.environ.get("HUB_QUERY_MEMORY", "2GB"),
         int(os.environ.get("HUB_QUERY_ROWS", "100000")),
     )
+
+
+def releases_kept() -> int:
+    """How many releases stay readable, the current one with those before it
+    (HUB_RELEASES_KEPT, default 3); older ones are removed when a release is published."""
+    kept = int(os.environ.get("HUB_RELEASES_KEPT", "3"))
+    if kept < 1:
+        raise ValueError(f"HUB_RELEASES_KEPT={kept}: at least the current release is kept")
+    return kept
 
 
 def retention_as_of() -> dt.date:

@@ -263,7 +263,7 @@ class Linked:
     def copy_to(self, root: Path) -> Hub:
         import shutil
 
-        shutil.copytree(self.root, root, ignore=shutil.ignore_patterns("dagster"))
+        shutil.copytree(self.root, root, symlinks=True, ignore=shutil.ignore_patterns("dagster"))
         return Hub(root)
 
 

@@ -26,6 +26,7 @@ from dagster_project.access.client import Client, Refused
 from dagster_project.config import Paths
 from dagster_project.contracts.model import load_contracts
 from dagster_project.platform import keys
+from dagster_project.tiers import publish
 
 pytestmark = pytest.mark.e2e  # needs the session's released tiers
 
@@ -71,7 +72,7 @@ def served(released, tmp_path_factory):
     """The released tiers in a data folder of their own, a policy with one user per role (and
     an analyst of an organisation barred from a feed), and the service started on it."""
     root = tmp_path_factory.mktemp("served") / "data"
-    shutil.copytree(released.hub.where.marts, root / "marts",
+    shutil.copytree(released.hub.where.marts, root / "marts", symlinks=True,
                     ignore=shutil.ignore_patterns(".next"))  # fmt: skip
     where = Paths(root)
     where.policy.parent.mkdir(parents=True)
@@ -191,7 +192,7 @@ def test_the_sandbox_holds_even_where_a_statement_passes_the_parser(served):
         ).fetchone() == (0,)
         for sql in (
             f"select * from read_csv('{served.where.policy}')",
-            f"attach '{served.where.marts / 'level3.duckdb'}' as l3",
+            f"attach '{publish.published(served.where.marts, 'level3')}' as l3",
             "set enable_external_access = true",
             "set lock_configuration = false",
             f"copy (select 1) to '{served.root / 'out.csv'}'",
@@ -242,7 +243,9 @@ def test_each_project_sees_person_and_event_keys_of_its_own(served):
     second = analyst.query("select person_key from person_factors",
                            purpose="area_profile", project=OTHER)["person_key"]  # fmt: skip
     events = analyst.query("select event_key from events", **L2)["event_key"]
-    with duckdb.connect(str(served.where.marts / "level2.duckdb"), read_only=True) as con:
+    with duckdb.connect(
+        str(publish.published(served.where.marts, "level2")), read_only=True
+    ) as con:
         release = {r[0] for r in con.execute("select person_key from person_factors").fetchall()}
         release_events = {r[0] for r in con.execute("select event_key from events").fetchall()}
     assert len(first) == len(second) == len(release) > 0

@@ -115,8 +115,9 @@ def _opened(chromium, path: Path, name: str) -> tuple[object, Visit]:
 
 def test_the_strategic_profile_draws_level1_with_its_maps_offline(released, tmp_path):
     from dagster_project.reports.strategic import MAPPED, strategic_profile
+    from dagster_project.tiers import publish
 
-    level1 = released.hub.where.marts / "level1.duckdb"
+    level1 = publish.published(released.hub.where.marts, "level1")
     path = tmp_path / "strategic_profile.html"
     path.write_text(strategic_profile(level1))
     with browser() as chromium:

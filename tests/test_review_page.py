@@ -67,7 +67,7 @@ def served(released, tmp_path_factory):
     of their own, the demo policy (one user per role, the reviewer among them) and their
     tokens, and the service started on it."""
     root = tmp_path_factory.mktemp("review") / "data"
-    shutil.copytree(released.hub.where.marts, root / "marts",
+    shutil.copytree(released.hub.where.marts, root / "marts", symlinks=True,
                     ignore=shutil.ignore_patterns(".next"))  # fmt: skip
     (root / "reference").mkdir()
     shutil.copy(released.hub.where.reference / "gazetteer.csv", root / "reference")
@@ -97,7 +97,7 @@ def served(released, tmp_path_factory):
 def _level3(served: Served, sql: str, params=()) -> list[tuple]:
     """Level 3 as published, read here with its key, to compare the page with."""
     with duckdb.connect() as con:
-        publish.attach(con, publish.tier_file(served.where.marts, "level3"), "level3", "l3")
+        publish.attach(con, publish.published(served.where.marts, "level3"), "level3", "l3")
         return con.execute(sql, list(params)).fetchall()
 
 

@@ -142,7 +142,9 @@ def rights(released, tmp_path_factory):
     from conftest import Hub
 
     root = tmp_path_factory.mktemp("rights") / "data"
-    shutil.copytree(released.hub.root, root, ignore=shutil.ignore_patterns("dagster", ".next"))
+    shutil.copytree(
+        released.hub.root, root, symlinks=True, ignore=shutil.ignore_patterns("dagster", ".next")
+    )
     hub = Hub(root)
     seen: dict = {"hub": hub}
     with pytest.MonkeyPatch.context() as env, dg.instance_for_test() as instance:
@@ -195,7 +197,14 @@ def rights(released, tmp_path_factory):
         seen["new_key"] = _names_again(hub, victim, seen["details"]["erased"])
         seen["ingest"] = hub.ingest("crime_victim", "2024-06")
         env.setenv("HUB_RETENTION_AS_OF", LATER)
+        from dagster_project.access import settings
+        from dagster_project.tiers import publish
+
+        seen["release_before"] = publish.current(hub.where.marts).name
         _run("release", instance)
+        seen["kept"] = [(r.id, r.current) for r in publish.kept(hub.where.marts)]
+        seen["removed"] = [e for e in settings.trail().entries(action="release")
+                           if e["outcome"] == "removed"]  # fmt: skip
         seen["after"] = _state(hub, people, seen["details"])
         seen["list"] = call_hub("rights", "list", "--user", "dpo")
         seen["corrections"] = call_hub("rights", "corrections", "--user", "dpo")
@@ -221,6 +230,7 @@ def _state(hub, people: dict[str, str], details: dict) -> dict:
     """What the warehouse and the published tiers hold of the three people (counts, and the
     rectified person's dates of birth)."""
     from dagster_project.platform import keys, pseudonyms
+    from dagster_project.tiers import publish
     from dagster_project.tiers.checks import attached
 
     with hub.connect(read_only=True) as con:
@@ -267,7 +277,7 @@ def _state(hub, people: dict[str, str], details: dict) -> dict:
                 "where feed = 'bus_incidents' and status = 'destroyed'"
             ).fetchone()[0],
         }
-    with attached(hub.where.marts) as con:
+    with attached(publish.current(hub.where.marts)) as con:
         state["level3"] = dict(
             con.execute(
                 "select person_id, count(*) from level3.main.person_timeline "
@@ -355,6 +365,11 @@ def test_an_erased_person_is_gone_from_the_archive_the_spine_and_every_tier(righ
     assert archived == 0
     others = rights["before"].query("person_id not in @rights['people'].values()")
     assert others.empty or set(others.person_id) <= set(after["ids"])
+    # The release published before the erasure is no longer kept (tiers/publish.py).
+    ((kept, current),) = rights["kept"]
+    assert current and kept != rights["release_before"]
+    removed = {e["release"]: e["why"] for e in rights["removed"]}
+    assert removed[rights["release_before"]] == "built before request RQ00001, RQ00002 was honoured"
 
 
 def test_a_restricted_person_stays_in_the_archive_but_out_of_every_computation(rights):

@@ -14,7 +14,7 @@ import pytest
 
 from dagster_project.defs.tiers.assets import marts_args, release_id
 from dagster_project.platform import keys, pseudonyms, warehouse
-from dagster_project.tiers import checks, population, privacy
+from dagster_project.tiers import checks, population, privacy, publish
 
 
 def test_pseudonym_is_a_keyed_hash_that_a_new_key_changes():
@@ -213,3 +213,81 @@ def test_the_level2_check_measures_the_joined_view_as_an_intruder_would(tiers):
     _people(tiers, [(pid, *alike[:5], "PPO", *alike[6:]) for pid, *_ in rows])
     finding = _level2(tiers)
     assert not finding.passed and "share a sensitive flag" in finding.description
+
+
+def _staged(marts, release: str, applied=()):
+    """A staged release as publish finds it after the checks: its three files and its record
+    (the files' content is not publish's business; test_tiers.py publishes real ones)."""
+    folder = marts / ".next"
+    folder.mkdir(parents=True)
+    for tier in publish.TIERS:
+        publish.tier_file(folder, tier).write_bytes(b"")
+    record = {"release_id": release, "requests_applied": list(applied)}
+    (folder / publish.RECORD).write_text(json.dumps(record))
+    return folder
+
+
+def _kept(marts) -> list[tuple[str, bool]]:
+    return [(r.id, r.current) for r in publish.kept(marts)]
+
+
+def test_a_release_is_published_as_one_folder_and_the_last_ones_are_kept(tmp_path):
+    marts = tmp_path / "marts"
+    assert not publish.published(marts, "level1").exists() and publish.kept(marts) == []
+    for release in ("R1", "R2", "R3"):
+        publish.publish(_staged(marts, release), marts)
+    assert publish.current(marts) == (marts / "releases" / "R3").resolve()
+    assert _kept(marts) == [("R3", True), ("R2", False), ("R1", False)]
+    assert "published_at" in publish.kept(marts)[0].record
+    assert publish.prune(marts, 2, set()) == {"R1": "older than the last 2 releases"}
+    assert _kept(marts) == [("R3", True), ("R2", False)]
+    assert sorted(p.name for p in marts.iterdir()) == ["current", "releases"]
+    assert sorted(p.name for p in (marts / "releases").iterdir()) == ["R2", "R3"]
+
+
+def test_a_release_built_before_an_erasure_is_removed_once_one_after_it_is_published(tmp_path):
+    marts = tmp_path / "marts"
+    publish.publish(_staged(marts, "R1"), marts)
+    publish.publish(_staged(marts, "R2", ["Q1"]), marts)  # Q1: a rectification
+    assert publish.prune(marts, 5, {"Q2"}) == {}  # the current release has not honoured Q2
+    publish.publish(_staged(marts, "R3", ["Q1", "Q2"]), marts)  # Q2: an erasure
+    removed = publish.prune(marts, 5, {"Q2"})
+    assert removed == {r: "built before request Q2 was honoured" for r in ("R2", "R1")}
+    assert _kept(marts) == [("R3", True)]
+
+
+def test_a_release_published_again_after_a_kill_is_kept_once(tmp_path):
+    """Killed after its folder was renamed (or its link switched), the same marts staged and
+    published again: one folder, current."""
+    marts = tmp_path / "marts"
+    publish.publish(_staged(marts, "R1"), marts)
+    publish.publish(_staged(marts, "R2"), marts)
+    (marts / "current").unlink()  # as if killed before the link was switched
+    (marts / ".current.next").symlink_to("releases/R1")  # ... and after the new one was made
+    publish.publish(_staged(marts, "R2"), marts)
+    assert _kept(marts) == [("R2", True), ("R1", False)]
+    assert not (marts / ".next").exists() and not (marts / ".current.next").exists()
+
+
+def test_a_release_published_before_release_folders_is_kept_in_one(tmp_path):
+    marts = tmp_path / "marts"
+    marts.mkdir()
+    for tier in publish.TIERS:
+        with duckdb.connect(str(publish.tier_file(marts, tier))) as con:
+            con.execute("create table release as select 'R0' as release_id")
+    publish.publish(_staged(marts, "R1"), marts)
+    assert _kept(marts) == [("R1", True), ("R0", False)]
+    assert not list(marts.glob("*.duckdb"))
+    assert publish.release_id(publish.tier_file(marts / "releases" / "R0", "level1")) == "R0"
+
+
+def test_publishing_again_what_a_killed_run_renamed_finishes_it(tmp_path):
+    marts = tmp_path / "marts"
+    publish.publish(_staged(marts, "R1"), marts)
+    staged = _staged(marts, "R2")
+    staged.rename(marts / "releases" / "R2")  # killed after the rename, before the link
+    assert _kept(marts) == [("R2", False), ("R1", True)]
+    publish.publish(staged, marts)  # the step run again: nothing staged
+    assert _kept(marts) == [("R2", True), ("R1", False)]
+    with pytest.raises(FileNotFoundError, match="no release staged"):
+        publish.publish(staged, tmp_path / "empty")

@@ -30,7 +30,7 @@ SECTOR = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]$"
 
 
 def _mtimes() -> dict[str, int]:
-    return {t: publish.tier_file(paths().marts, t).stat().st_mtime_ns for t in publish.TIERS}
+    return {t: publish.published(paths().marts, t).stat().st_mtime_ns for t in publish.TIERS}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,7 +44,7 @@ def _released_data(released):
 def _tier(name: str) -> duckdb.DuckDBPyConnection:
     """A published tier as an analyst opens it: read-only, Level 3 with its key."""
     con = warehouse.memory()
-    publish.attach(con, publish.tier_file(paths().marts, name), name, name)
+    publish.attach(con, publish.published(paths().marts, name), name, name)
     con.execute(f"use {name}")
     return con
 
@@ -71,7 +71,7 @@ def test_a_release_publishes_three_files_after_five_passing_checks(released):
     }  # fmt: skip
     ids = set()
     for tier, expected in tables.items():
-        assert publish.tier_file(paths().marts, tier).exists()
+        assert publish.published(paths().marts, tier).exists()
         with _tier(tier) as con:
             found = {t for (t,) in _sql(con, "select table_name from duckdb_tables() "
                                         "where database_name = ?", tier)}  # fmt: skip
@@ -104,7 +104,7 @@ def test_the_release_record_says_what_the_release_holds(released, region):
 
 
 def test_level3_is_encrypted_and_opens_only_with_its_key(released):
-    path = publish.tier_file(paths().marts, "level3")
+    path = publish.published(paths().marts, "level3")
     with pytest.raises(duckdb.Error):
         duckdb.connect(str(path), read_only=True)
     with duckdb.connect() as con, pytest.raises(duckdb.Error):
@@ -113,7 +113,7 @@ def test_level3_is_encrypted_and_opens_only_with_its_key(released):
         assert _sql(con, "select count(*) from person_single_view")[0][0] > 0
     # Levels 1 and 2 are for analysts' own tools: a plain read-only open works.
     for tier in ("level1", "level2"):
-        with duckdb.connect(str(publish.tier_file(paths().marts, tier)), read_only=True) as con:
+        with duckdb.connect(str(publish.published(paths().marts, tier)), read_only=True) as con:
             assert _sql(con, "select count(*) from release")[0][0] == 1
 
 
@@ -163,14 +163,14 @@ def test_pseudonyms_are_stable_across_releases_and_readers_are_never_blocked(rel
     with _tier("level2") as l2:
         before = {k for (k,) in _sql(l2, "select person_key from person_factors")}
     # An analyst keeps the release open while the next one is published.
-    reader = duckdb.connect(str(publish.tier_file(paths().marts, "level1")), read_only=True)
+    reader = duckdb.connect(str(publish.published(paths().marts, "level1")), read_only=True)
     (old_id,) = reader.execute("select release_id from release").fetchone()
     again = release_again()
     assert again.success
     assert reader.execute("select release_id from release").fetchone() == (old_id,)
     assert reader.execute("select count(*) from strategic_profile").fetchone()[0] > 0
     reader.close()
-    with duckdb.connect(str(publish.tier_file(paths().marts, "level1")), read_only=True) as fresh:
+    with duckdb.connect(str(publish.published(paths().marts, "level1")), read_only=True) as fresh:
         assert fresh.execute("select release_id from release").fetchone() != (old_id,)
     with _tier("level2") as l2:
         assert {k for (k,) in _sql(l2, "select person_key from person_factors")} == before
@@ -182,7 +182,9 @@ def test_a_new_pseudonym_key_gives_a_new_unlinkable_set(released, tmp_path, monk
     # Released from a copy, so the session's release never holds the rotated key's pseudonyms
     # and need not be released once more with the module's key to put it back.
     root = tmp_path / "data"
-    shutil.copytree(released.hub.root, root, ignore=shutil.ignore_patterns("dagster"))
+    shutil.copytree(
+        released.hub.root, root, symlinks=True, ignore=shutil.ignore_patterns("dagster")
+    )
     monkeypatch.setenv("HUB_DATA_DIR", str(root))
     monkeypatch.setenv(key_variable("pseudonym"), "a rotated key")
     assert release_again().success
@@ -260,7 +262,7 @@ def test_every_level1_cell_is_suppressed_or_rounded_and_none_is_derivable(releas
         assert ((top["n"] / 5).round() * 5 == top["count"]).all()
         rates = l1.execute("select * from risk_factor_rates").df()
         assert rates.loc[rates["suppression"].notna(), "rate_per_1000"].isna().all()
-    with checks.attached(paths().marts) as con:
+    with checks.attached(publish.current(paths().marts)) as con:
         assert checks.disclosure_controlled(con).passed
 
 
@@ -284,7 +286,7 @@ def _planted_level2(released, tmp_path, *changes: str, **tables) -> checks.Findi
     """The published release copied, its Level 2 changed by `changes` (SQL, which may read the
     data frames `tables`), and checked as a whole."""
     folder = tmp_path / "planted"
-    shutil.copytree(paths().marts, folder, ignore=shutil.ignore_patterns(".next"))
+    shutil.copytree(publish.current(paths().marts), folder)
     with duckdb.connect(str(folder / "level2.duckdb")) as con:
         for name, df in tables.items():
             con.register(name, df)
@@ -334,7 +336,9 @@ def test_a_name_planted_in_a_free_text_field_blocks_the_release(released, tmp_pa
     """A council types a person's name into the ASB incident type, free text in its legacy
     system: it reaches Level 2's event category, and the identifier scan stops the release."""
     root = tmp_path / "data"
-    shutil.copytree(released.hub.root, root, ignore=shutil.ignore_patterns("dagster"))
+    shutil.copytree(
+        released.hub.root, root, symlinks=True, ignore=shutil.ignore_patterns("dagster")
+    )
     monkeypatch.setenv("HUB_DATA_DIR", str(root))
     before = _mtimes()
     with _tier("level3") as l3:
@@ -361,7 +365,7 @@ def test_a_name_planted_in_a_free_text_field_blocks_the_release(released, tmp_pa
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert PUBLISHED not in materialized
     assert {
-        t: publish.tier_file(paths().marts, t).stat().st_mtime_ns for t in publish.TIERS
+        t: publish.published(paths().marts, t).stat().st_mtime_ns for t in publish.TIERS
     } == before
     assert name not in str(blocked.description)  # the finding names the column, not the name
 
@@ -370,7 +374,7 @@ def test_a_suppressed_cell_an_intruder_can_solve_for_blocks_the_release(released
     """An area whose suppressed count its parent and the other parts give away (the planted
     weakness), in a copy of the release: the exact audit finds it and the check refuses it."""
     folder = tmp_path / "planted"
-    shutil.copytree(paths().marts, folder, ignore=shutil.ignore_patterns(".next"))
+    shutil.copytree(publish.current(paths().marts), folder)
     with duckdb.connect(str(folder / "level1.duckdb")) as con:
         # a suppressed area with a sibling: publish its parent as 10, one sibling as 10 and the
         # others as 0, which leaves the suppressed area at most 4

@@ -108,7 +108,7 @@ def open_queues(
     try:
         con.execute(f"set memory_limit = {warehouse.quote(limits.memory)}")
         con.execute("set threads = 1")
-        publish.attach(con, publish.tier_file(marts, TIER), TIER, ALIAS)
+        publish.attach(con, publish.published(marts, TIER), TIER, ALIAS)
         con.execute("set enable_external_access = false")
         con.execute("set lock_configuration = true")
         yield Queues(con, sorted(grant.feeds), access)

@@ -203,7 +203,7 @@ def open_sandbox(
             "enable_progress_bar = false",
         ):
             con.execute(f"set {setting}")
-        publish.attach(con, publish.tier_file(marts, tier), tier, SOURCE)
+        publish.attach(con, publish.published(marts, tier), tier, SOURCE)
         con.execute(f"create schema {tier}")
         con.execute(f"use memory.{tier}")
         schema, hidden = {}, {}

@@ -333,6 +333,8 @@ def release(population: int, months: str) -> None:
     disclosure figures (docs/disclosure-control.md) and what the minimisation cost."""
     import duckdb
 
+    from dagster_project.tiers import publish
+
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t = _base_region(population, months, root)
@@ -341,7 +343,9 @@ def release(population: int, months: str) -> None:
         print(f"{population:,} people, months {months} ({t['delivered']}); {platform.machine()}, "
               f"{os.cpu_count()} cores. Ingest {t['ingest']:.0f} s, conform {t['conform']:.0f} s, "
               f"`hub release` {release_s:.0f} s (peak {peak:,.0f} MiB).")  # fmt: skip
-        with duckdb.connect(str(root / "marts" / "level2.duckdb"), read_only=True) as con:
+        with duckdb.connect(
+            str(publish.published(root / "marts", "level2")), read_only=True
+        ) as con:
             row = con.execute(f"select {', '.join(RELEASE_FIGURES)} from release").fetchone()
             events, squared, lsoa = con.execute(
                 "select count(*), count(easting), count(lsoa_code) from events"
@@ -1001,6 +1005,7 @@ def reports(population: int, months: str) -> None:
     """A generated region released, then each report written again on its own (`hub report`
     times the three together; the assets' metadata gives each page's size)."""
     from dagster_project.reports.strategic import strategic_profile
+    from dagster_project.tiers import publish
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -1009,7 +1014,7 @@ def reports(population: int, months: str) -> None:
         release_s, _, _ = _timed([sys.executable, "-m", "dagster_project.cli", "release"], env)
         report_s, peak, _ = _timed([sys.executable, "-m", "dagster_project.cli", "report"], env)
         clock = time.perf_counter()
-        strategic = strategic_profile(root / "marts" / "level1.duckdb")
+        strategic = strategic_profile(publish.published(root / "marts", "level1"))
         strategic_s = time.perf_counter() - clock
         sizes = {p.name: p.stat().st_size for p in sorted((root / "reports").glob("*.html"))}
         print(f"{population:,} people, months {months} ({t['delivered']}); {platform.machine()}, "

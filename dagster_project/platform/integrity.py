@@ -10,7 +10,7 @@ import duckdb
 
 from dagster_project.config import Paths
 from dagster_project.platform import warehouse
-from dagster_project.tiers.publish import ENCRYPTED, TIERS, attach, tier_file
+from dagster_project.tiers.publish import ENCRYPTED, TIERS, attach, kept, tier_file
 
 
 def damaged_tables(con: duckdb.DuckDBPyConnection, catalog: str, path: Path, key: str) -> dict:
@@ -33,10 +33,10 @@ def damaged_tables(con: duckdb.DuckDBPyConnection, catalog: str, path: Path, key
 
 def files(where: Paths) -> list[tuple[Path, str, str | None]]:
     """The hub's DuckDB files that exist: path, catalog alias, and the tier (None for the
-    warehouse)."""
+    warehouse): the warehouse and the tiers of every release kept."""
     found = [(where.warehouse, "wh", None)] if where.warehouse.exists() else []
-    return found + [(tier_file(where.marts, t), t, t) for t in TIERS
-                    if tier_file(where.marts, t).exists()]  # fmt: skip
+    return found + [(tier_file(r.folder, t), t, t) for r in kept(where.marts) for t in TIERS
+                    if tier_file(r.folder, t).exists()]  # fmt: skip
 
 
 def check(where: Paths) -> tuple[list[str], bool]:

@@ -116,26 +116,28 @@ def _recipients(trail, persons: list[str], before: dt.datetime) -> list[str]:
 
 def tiers_holding(con: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, int]:
     """Rows holding a person's data: the warehouse's tables beyond the archive (honour.DERIVED),
-    and the published Level 3 and Level 2 files (Level 2 by their pseudonym)."""
+    and the Level 3 and Level 2 files (Level 2 by their pseudonym) of every release kept, the
+    current one first."""
     from dagster_project.platform import keys, pseudonyms
     from dagster_project.tiers import publish
 
     honour.name_person(con, person_id, "wh.")
     out = {f"warehouse {t}": n for t, n in honour.holdings(con, "wh.").items()}
-    marts = paths().marts
-    if publish.tier_file(marts, "level3").exists():
-        publish.attach(con, publish.tier_file(marts, "level3"), "level3", "published_level3")
-        for table in ("person_single_view", "person_timeline"):
-            (n,) = con.execute(
-                f"select count(*) from published_level3.main.{table} where person_id = ?",
-                [person_id],
-            ).fetchone()
-            out[f"Level 3 {table}"] = n
-    if publish.tier_file(marts, "level2").exists():
-        publish.attach(con, publish.tier_file(marts, "level2"), "level2", "published_level2")
+    releases = sorted(publish.kept(paths().marts), key=lambda r: not r.current)
+    if releases:
         key = pseudonyms.pseudonym(person_id, keys.key("pseudonym").encode())
-        (n,) = con.execute(
-            "select count(*) from published_level2.main.person_factors where person_key = ?", [key]
+    for n, release in enumerate(releases):
+        which = "" if release.current else f" (kept release {release.id})"
+        level3, level2 = f"held_level3_{n}", f"held_level2_{n}"
+        publish.attach(con, publish.tier_file(release.folder, "level3"), "level3", level3)
+        for table in ("person_single_view", "person_timeline"):
+            (rows,) = con.execute(
+                f"select count(*) from {level3}.main.{table} where person_id = ?", [person_id]
+            ).fetchone()
+            out[f"Level 3 {table}{which}"] = rows
+        publish.attach(con, publish.tier_file(release.folder, "level2"), "level2", level2)
+        (rows,) = con.execute(
+            f"select count(*) from {level2}.main.person_factors where person_key = ?", [key]
         ).fetchone()
-        out["Level 2 person_factors (by pseudonym)"] = n
+        out[f"Level 2 person_factors (by pseudonym){which}"] = rows
     return out

@@ -18,6 +18,7 @@ from dagster_project.people import model
 from dagster_project.reports import scorecard
 from dagster_project.reports.linkage import linkage_report
 from dagster_project.reports.strategic import strategic_profile
+from dagster_project.tiers import publish
 
 STRATEGIC = dg.AssetKey(["reports", "strategic_profile"])
 LINKAGE = dg.AssetKey(["reports", "linkage"])
@@ -43,7 +44,9 @@ def written(name: str, page: str) -> dg.MaterializeResult:
                 "disclosure note), from the published level1.duckdb alone.",
 )  # fmt: skip
 def strategic_profile_page() -> dg.MaterializeResult:
-    return written("strategic_profile.html", strategic_profile(paths().marts / "level1.duckdb"))
+    return written(
+        "strategic_profile.html", strategic_profile(publish.published(paths().marts, "level1"))
+    )
 
 
 @dg.asset(

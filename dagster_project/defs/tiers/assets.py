@@ -1,6 +1,6 @@
 """The published tiers in Dagster: the population denominators, the dbt marts (Level 1, 2
 and 3 schemas in the warehouse), the release staged as three new files and checked there by
-four blocking checks, and only then published by renaming the files into place."""
+four blocking checks, and only then published as one set (tiers/publish.py)."""
 
 import datetime as dt
 import functools
@@ -11,13 +11,14 @@ import pandas as pd
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project.access import settings
-from dagster_project.config import paths
+from dagster_project.config import paths, releases_kept
 from dagster_project.defs.automation import after_upstream, once
 from dagster_project.defs.conform.project import Translator, manifest, project
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.places import boundaries
 from dagster_project.platform import keys
 from dagster_project.platform.warehouse import transaction
+from dagster_project.rights.register import Register
 from dagster_project.tiers import population, publish
 
 POPULATION = dg.AssetKey(["reference", "population"])
@@ -115,7 +116,8 @@ def staged_release() -> dg.AssetsDefinition:
         key=STAGED, group_name="tiers", deps=[marts_assets()], kinds={"duckdb"},
         automation_condition=after_upstream(),
         description="The release written to data/marts/.next/level{1,2,3}.duckdb (Level 3 "
-                    "encrypted), where the blocking checks read it before it is published.",
+                    "encrypted) with release.json, what it is built from, where the blocking "
+                    "checks read it before it is published.",
     )  # fmt: skip
     def _staged(duckdb: WarehouseResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
@@ -128,20 +130,34 @@ def staged_release() -> dg.AssetsDefinition:
 @dg.asset(
     key=PUBLISHED, group_name="tiers", deps=[STAGED], kinds={"duckdb"},
     automation_condition=after_upstream(),
-    description="data/marts/level{1,2,3}.duckdb: the checked release, renamed into place "
-                "(readers of the previous release are never blocked).",
+    description="data/marts/releases/<release>/level{1,2,3}.duckdb: the checked release, "
+                "published as one set by pointing data/marts/current at its folder (readers "
+                "of the previous release are never blocked); the last HUB_RELEASES_KEPT kept.",
 )  # fmt: skip
-def published_release() -> dg.MaterializeResult:
+def published_release(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     where = paths()
-    published = publish.publish(where.staged_marts, where.marts)
-    tiers = [publish.describe(p, t) for t, p in zip(publish.TIERS, published, strict=True)]
-    settings.trail().append(
-        {"action": "release", "user": "hub", "outcome": "published",
-         "release": publish.release_id(published[0]),
+    folder = publish.publish(where.staged_marts, where.marts)
+    tiers = [publish.describe(publish.tier_file(folder, t), t) for t in publish.TIERS]
+    trail = settings.trail()
+    trail.append(
+        {"action": "release", "user": "hub", "outcome": "published", "release": folder.name,
          "tables": [f"{t.name}.{n}" for t in tiers for n in t.tables]}
     )  # fmt: skip
+    requests = Register(where.rights / "requests.jsonl").requests()
+    withdrawing = {r.id for r in requests if r.action in publish.WITHDRAWING}
+    removed = publish.prune(where.marts, releases_kept(), withdrawing)
+    for release, why in removed.items():
+        trail.append({"action": "release", "user": "hub", "outcome": "removed",
+                      "release": release, "why": why})  # fmt: skip
+        context.log.info(f"Release {release} removed: {why}")
+    kept = [r.id for r in publish.kept(where.marts)]
     return dg.MaterializeResult(
-        metadata={**_tier_metadata(tiers), "summary": dg.MetadataValue.text(how_to_open(tiers))}
+        metadata={
+            **_tier_metadata(tiers),
+            "release": folder.name,
+            "releases kept": ", ".join(kept),
+            "summary": dg.MetadataValue.text(how_to_open(tiers)),
+        }
     )
 
 
@@ -159,4 +175,5 @@ def how_to_open(tiers: list[publish.Tier]) -> str:
         else:
             lines.append("  reached through the query service only: hub query --user U "
                          "--purpose P --project X \"SQL\" (docs/access.md)")  # fmt: skip
+    lines.append("data/marts/current links to this release; the releases kept: hub release --list")
     return "\n".join(lines)
