@@ -543,3 +543,80 @@ def test_a_workbook_claiming_the_whole_sheet_is_read_in_seconds(hub):
         capture_output=True, text=True, timeout=180, env=env,
     )  # fmt: skip
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr
+
+
+def as_the_hubs_account(args: list[str]) -> list[str]:
+    """Root reads a file whatever its permissions: the command runs without the capabilities
+    that let it (as root without them, and any other account, is refused a chmod 000 file)."""
+    if os.geteuid() != 0:
+        return args
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *args]
+
+
+@pytest.mark.parametrize("which", ["data file", "supply.yml"])
+def test_an_unreadable_file_is_a_refusal_that_names_it_not_a_crash(hub, which):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = (
+        hub.data_file(FEED, MONTH)
+        if which == "data file"
+        else hub.folder(FEED, MONTH) / "supply.yml"
+    )
+    path.chmod(0)
+    hub_exe = Path(sys.executable).with_name("hub")
+    env = {**os.environ, "DAGSTER_HOME": str(hub.root.parent / "dagster_home")}
+    done = subprocess.run(
+        as_the_hubs_account([str(hub_exe), "refresh", "--month", MONTH, "--feed", FEED]),
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    said = done.stdout + done.stderr
+    assert done.returncode == 0 and "0 passed, 1 refused, 0 failed" in done.stdout, said
+    assert "Traceback" not in said
+    assert f"{path.name}: the hub cannot read this file (permission denied)" in done.stdout, said
+    register = hub.register(FEED)
+    assert register["status"].tolist() == ["quarantined"]
+    assert "cannot read this file" in register["reason"][0]
+    dest = hub.where.root / register["quarantine_path"][0]
+    assert (dest / "report.html").is_file() and not hub.folder(FEED, MONTH).exists()
+
+
+def test_quarantines_a_crash_left_incomplete_are_repaired_by_the_next_run(hub, pristine):
+    """The register is written before the supply is moved and its report written: a process
+    killed between them leaves a row whose folder or report is missing."""
+    import shutil
+
+    def refuse(month):
+        def fn(data):
+            i = column(data, "CRIME_REF")
+            data[2][i] = data[1][i]
+            return data
+
+        edit(hub, fn, month=month)
+        outcome = hub.ingest(FEED, month)
+        assert outcome.status == "quarantined", outcome.sentence
+        shutil.copytree(pristine.landing / "police" / FEED / month, hub.folder(FEED, month))
+        return outcome
+
+    no_report, nothing_but_data = (refuse("2024-01").quarantine_path for _ in range(2))
+    lost = refuse(MONTH).quarantine_path
+    (no_report / "report.html").unlink()
+    (nothing_but_data / "report.html").unlink()
+    (nothing_but_data / "validation.json").unlink()
+    shutil.rmtree(lost)
+
+    outcome = hub.ingest(FEED, MONTH)
+
+    assert outcome.status == "loaded", outcome.sentence
+    assert len([w for w in outcome.warnings if "quarantine" in w]) == 3, outcome.warnings
+    for dest in (no_report, nothing_but_data):
+        report = (dest / "report.html").read_text(encoding="utf-8")
+        assert "CRIME_REF identifies a record within a supply" in report
+        assert json.loads((dest / "validation.json").read_text())["advice"]
+    assert "NOT MET" in (no_report / "report.html").read_text(encoding="utf-8")
+    register = hub.register(FEED)
+    row = register.loc[register["quarantine_path"].isna() & (register["status"] == "quarantined")]
+    assert len(row) == 1 and row["period"].iloc[0] == MONTH
+    assert "its quarantine folder was never written" in row["reason"].iloc[0]
+    assert not [w for w in hub.ingest(FEED, "2024-01").warnings if "quarantine" in w]

@@ -22,7 +22,8 @@ import pandas as pd
 from dagster_project.config import MONTH, Paths, retention_as_of, shrink_share
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive, gate
-from dagster_project.ingest.quarantine import destination, quarantine
+from dagster_project.ingest import quarantine as quarantined
+from dagster_project.ingest.quarantine import advice, destination, quarantine
 from dagster_project.ingest.supplies import Supply, SupplyChanging, SupplyError, open_supply
 from dagster_project.rights import retention
 from dagster_project.rights.honour import erase_from_archive
@@ -89,15 +90,6 @@ def _remember(where: Paths, contract: Contract, period: str, sig: list, sha: str
     os.replace(partial, state)  # a sensor never sees half a file
 
 
-def _advice(contract: Contract, period: str, where: Paths) -> str:
-    who = contract.supplier.get("email") or contract.agency_name
-    return where.shown(
-        f"ask {contract.agency_name} ({who}) for a corrected supply, put it in "
-        f"{contract.landing_dir(where.landing, period)}/ and re-run the {period} "
-        f"partition of {contract.name}"
-    )
-
-
 def ingest(
     contract: Contract,
     period: str,
@@ -109,11 +101,18 @@ def ingest(
 ) -> Outcome:
     if not MONTH.match(period):
         raise ValueError(f"{period!r} is not a month (YYYY-MM)")
-    folder = contract.landing_dir(where.landing, period)
     with connect() as con:
         if archive.ensure(con, contract):  # a new warehouse has seen nothing yet
             shutil.rmtree(where.landing_state, ignore_errors=True)
+        repaired = quarantined.repair(con, where, contract)
         current = archive.loaded(con, contract.name, period)
+    outcome = _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, current)
+    outcome.warnings[:0] = repaired
+    return outcome
+
+
+def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, current) -> Outcome:
+    folder = contract.landing_dir(where.landing, period)
     if not folder.is_dir():
         return _nothing_landed(contract, period, where.shown(str(folder)), current)
 
@@ -263,30 +262,24 @@ def _refuse(
     row: dict,
     result: gate.GateResult | None = None,
 ) -> Outcome:
-    """Register the refusal, then move the supply out of landing (if the move fails, the
-    register says where it was going and the sensor will offer the supply again)."""
-    advice, reason = _advice(contract, period, where), where.shown(reason)
+    """Register the refusal, then move the supply out of landing, holding the warehouse
+    meanwhile so that no other run's repair (quarantine.repair) sees the refusal half-done.
+    If the move fails, the register says where it was going and the sensor offers the supply
+    again."""
+    todo, reason = advice(contract, period, where), where.shown(reason)
     dest = destination(where.quarantine, contract, period, row["processed_at"])
     with connect() as con:
         refused = {"status": Status.QUARANTINED.value, "reason": reason,
                    "quarantine_path": str(dest)}  # fmt: skip
         archive.register(con, {**row, **refused})
-    quarantine(
-        folder,
-        dest,
-        contract,
-        period,
-        reason,
-        advice,
-        row["processed_at"],
-        result.result if result else None,
-    )
+        quarantine(folder, dest, contract, period, reason, todo, row["processed_at"],
+                   result.result if result else None)  # fmt: skip
     return Outcome(
         contract.name,
         period,
         Status.QUARANTINED,
         f"{contract.name} {period} refused: {reason}. The supply is in "
-        f"{where.shown(str(dest))}; {advice}.",
+        f"{where.shown(str(dest))}; {todo}.",
         supply_id=row["supply_id"],
         quarantine_path=dest,
         gate_result=result,

@@ -173,8 +173,28 @@ def check_metadata(meta: dict, contract: Contract, period: str, folder: Path) ->
     return name
 
 
+def unreadable(e: OSError) -> str:
+    """Why the operating system would not let the hub read a file, as a refusal's sentence."""
+    what = (e.strerror or type(e).__name__).lower()
+    if isinstance(e, PermissionError):
+        todo = "give the hub's account read access to it (chmod a+r), or deliver it again"
+    else:
+        todo = "deliver it again; if this recurs, check the disk"
+    return f"{e.filename}: the hub cannot read this file ({what}); {todo}"
+
+
 def open_supply(contract: Contract, folder: Path, period: str) -> Supply:
-    """Read and check a supply without accepting it (the gate decides that)."""
+    """Read and check a supply without accepting it (the gate decides that). A file the
+    operating system will not let the hub read is a refusal naming it, not a crash."""
+    try:
+        return _open_supply(contract, folder, period)
+    except FileNotFoundError as e:  # checked for before it was read: taken away meanwhile
+        raise SupplyChanging(f"{e.filename}: the file went away while it was being read") from e
+    except OSError as e:
+        raise SupplyError(unreadable(e)) from e
+
+
+def _open_supply(contract: Contract, folder: Path, period: str) -> Supply:
     meta = read_metadata(folder)
     name = check_metadata(meta, contract, period, folder)
     path = folder / name
