@@ -620,3 +620,38 @@ def test_quarantines_a_crash_left_incomplete_are_repaired_by_the_next_run(hub, p
     assert len(row) == 1 and row["period"].iloc[0] == MONTH
     assert "its quarantine folder was never written" in row["reason"].iloc[0]
     assert not [w for w in hub.ingest(FEED, "2024-01").warnings if "quarantine" in w]
+
+
+@pytest.mark.parametrize(
+    "bound, expected",
+    [
+        ({"max_records": 2}, "more than 2 data rows, the most the contract allows"),
+        ({"read_seconds": 0}, "reading took longer than 0 s, the contract's bound"),
+    ],
+    ids=["rows", "seconds"],
+)
+def test_a_workbook_beyond_the_contracts_bounds_is_refused(hub, bound, expected):
+    import dataclasses
+
+    from dagster_project.ingest.load import ingest
+
+    contract = hub.contract(XLSX_FEED)
+    bounded = dataclasses.replace(contract, file=dataclasses.replace(contract.file, **bound))
+    outcome = ingest(bounded, XLSX_MONTH, hub.connect, hub.where)
+    assert outcome.status == "quarantined" and expected in outcome.sentence, outcome.sentence
+
+
+def test_a_workbook_wider_than_its_contract_is_refused_by_its_columns(hub):
+    columns = len(hub.contract(XLSX_FEED).columns)
+
+    def change(wb):
+        ws = wb.active
+        for c in range(columns + 1, columns + 4):
+            ws.cell(row=1, column=c, value=f"Extra {c}")
+
+    _xlsx(hub, change)
+    outcome = hub.ingest(XLSX_FEED, XLSX_MONTH)
+    assert outcome.status == "quarantined"
+    assert f"the header has {columns + 3} columns, more than the contract's {columns}" in (
+        outcome.sentence
+    )

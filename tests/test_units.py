@@ -187,3 +187,14 @@ def test_the_months_held_are_those_configured_else_from_the_first_delivered(tmp_
         monkeypatch.setenv("HUB_MONTHS", wrong)
         with pytest.raises(ValueError, match="HUB_MONTHS"):
             months(where)
+
+
+def test_a_supply_is_still_arriving_while_a_file_changed_within_the_quiet_period():
+    from dagster_project.ingest.load import still_arriving
+
+    assert still_arriving({"a.csv": 100.0, "supply.yml": 50.0}, now=200.0, quiet=60) is None
+    why = still_arriving({"a.csv": 170.0, "supply.yml": 195.0}, now=200.0, quiet=60)
+    assert why.startswith("supply.yml changed 5 s ago") and "in about 55 s" in why
+    assert still_arriving({"a.csv": 200.5}, now=200.0, quiet=60).startswith("a.csv changed 0 s")
+    assert still_arriving({"a.csv": 199.0}, now=200.0, quiet=0) is None
+    assert still_arriving({}, now=0.0, quiet=60) is None

@@ -107,6 +107,10 @@ class FileSpec:
     date_format: str = "%Y-%m-%d"
     time_format: str = "%H:%M"
     sheet: str | None = None
+    # Bounds on reading one month's file: beyond them it is refused, not read on for ever (a
+    # workbook's rows and cells are the writer's claim). Columns are bounded by the contract's.
+    max_records: int = 200_000
+    read_seconds: float = 300
 
     def filename(self, period: str) -> str:
         return self.name.format(period=period, yyyymm=period.replace("-", ""))

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.config import MONTH, Paths, retention_as_of, shrink_share
+from dagster_project.config import MONTH, Paths, quiet_seconds, retention_as_of, shrink_share
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive, gate
 from dagster_project.ingest import quarantine as quarantined
@@ -39,7 +39,7 @@ class Status(StrEnum):
     UNCHANGED = "unchanged"  # already in the archive: nothing to do
     QUARANTINED = "quarantined"  # refused: moved to quarantine with the reason
     MISSING = "missing"  # nothing has landed yet
-    CHANGING = "changing"  # still being written: read again later
+    CHANGING = "changing"  # still being written (waiting): read again later
     HELD = "held"  # would shrink a loaded month: waits for an engineer's --accept-shrink
 
 
@@ -67,6 +67,32 @@ def signature(folder: Path) -> list:
     return sorted(
         [p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.iterdir() if p.is_file()
     )
+
+
+def still_arriving(changed: dict[str, float], now: float, quiet: float) -> str | None:
+    """Why a supply is not read yet, or None: one of its files (name -> when it last changed,
+    in seconds since the epoch) changed less than `quiet` seconds ago, so it may still be
+    being written."""
+    if not changed:
+        return None
+    name, when = max(changed.items(), key=lambda item: item[1])
+    age = max(0.0, now - when)
+    if age >= quiet:
+        return None
+    return (
+        f"{name} changed {age:.0f} s ago: a supply is read once its files have been still for "
+        f"{quiet:.0f} s (HUB_QUIET_SECONDS), in about {quiet - age:.0f} s"
+    )
+
+
+def arriving(folder: Path) -> str | None:
+    """still_arriving for a month's folder. The status change time counts too: a copy that
+    keeps the sender's modification time (rsync -t, cp -p) still changes it when the file
+    is written or renamed into place."""
+    entries = [folder, *folder.iterdir()]
+    changed = {(p.name if p != folder else f"{p.name}/"): max(s.st_mtime, s.st_ctime)
+               for p in entries for s in [p.lstat()]}  # fmt: skip
+    return still_arriving(changed, time.time(), quiet_seconds())
 
 
 def _state_file(where: Paths, contract: Contract, period: str) -> Path:
@@ -116,6 +142,9 @@ def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, cu
     if not folder.is_dir():
         return _nothing_landed(contract, period, where.shown(str(folder)), current)
 
+    if why := arriving(folder):
+        sentence = f"{contract.name} {period}: waiting: {why}; it has not been read"
+        return Outcome(contract.name, period, Status.CHANGING, sentence)
     processed = archive.now()
     sig = signature(folder)  # before reading: a supply replaced meanwhile is read again
     clock = time.perf_counter()

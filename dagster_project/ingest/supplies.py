@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,10 +234,12 @@ def read_data(contract: Contract, path: Path, warnings: list[str] | None = None)
     warnings = [] if warnings is None else warnings
     if path.stat().st_size == 0:
         raise SupplyError(f"{path}: the file is empty")
+    bounds = _Bounds(path, contract)
     if contract.file.format == "xlsx":
-        header, rows = _read_xlsx(path, contract.file.sheet)
+        header, rows = _read_xlsx(path, contract.file.sheet, bounds)
     else:
-        header, rows = _read_csv(path, contract.file.delimiter, contract.file.encoding, warnings)
+        f = contract.file
+        header, rows = _read_csv(path, f.delimiter, f.encoding, warnings, bounds)
     if len(set(header)) != len(header):
         raise SupplyError(f"{path}: the header repeats a column name")
     if found := control_characters(header, rows):
@@ -246,6 +249,36 @@ def read_data(contract: Contract, path: Path, warnings: list[str] | None = None)
             "them as text; an export fault?"
         )
     return pd.DataFrame(rows, columns=header, dtype=object)
+
+
+class _Bounds:
+    """The contract's bounds on reading a file (rows, columns, seconds), checked as it is read."""
+
+    def __init__(self, path: Path, contract: Contract):
+        self.path, self.spec, self.columns = path, contract.file, len(contract.columns)
+        self.deadline = time.monotonic() + self.spec.read_seconds
+
+    def header(self, width: int) -> None:
+        if width > self.columns:
+            raise SupplyError(
+                f"{self.path}: the header has {width:,} columns, more than the contract's "
+                f"{self.columns}; an export of another table?"
+            )
+
+    def row(self, records: int) -> None:
+        """Called for every row read, with the records read so far."""
+        if records > self.spec.max_records:
+            raise SupplyError(
+                f"{self.path}: more than {self.spec.max_records:,} data rows, the most the "
+                "contract allows (file: max_records); if the feed has grown that much, raise "
+                "it in the contract"
+            )
+        if time.monotonic() > self.deadline:
+            raise SupplyError(
+                f"{self.path}: reading took longer than {self.spec.read_seconds:g} s, the "
+                "contract's bound (file: read_seconds); re-save the file, or raise the bound "
+                "in the contract if it is genuine"
+            )
 
 
 # What no text field may hold: C0 controls other than tab and line breaks (which a quoted
@@ -278,7 +311,7 @@ def _looks_like_utf8(path: Path) -> bool:
     return non_ascii
 
 
-def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
+def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str], bounds: _Bounds):
     with open(path, "rb") as fh:
         head = fh.read(4)
     utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig")
@@ -306,6 +339,7 @@ def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
                 )
             blank = 0  # the first blank line: harmless at the end, a fault anywhere else
             for n, row in enumerate(reader, start=1):
+                bounds.row(len(rows))
                 if not row:
                     blank = blank or n
                     continue
@@ -317,6 +351,7 @@ def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
                         f"{width} (a truncated line, or a delimiter other than {delimiter!r}?)"
                     )
                 rows.append([v if v != "" else None for v in row])
+            bounds.row(len(rows))  # the last row too
             if blank:
                 warnings.append("the file ends with a blank line, ignored")
     except UnicodeDecodeError as e:
@@ -357,7 +392,7 @@ def _cell(v) -> str | None:
     return str(v)
 
 
-def _read_xlsx(path: Path, sheet: str | None):
+def _read_xlsx(path: Path, sheet: str | None, bounds: _Bounds):
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as e:  # openpyxl raises many types for a damaged workbook
@@ -382,15 +417,19 @@ def _read_xlsx(path: Path, sheet: str | None):
         header = [str(h) if h is not None else "" for h in first]
         while header and header[-1] == "":
             header.pop()
-        rows = []
+        width = len(header)
+        bounds.header(width)
+        rows, records = [], 0  # records: rows holding a value (formatted empty ones do not count)
         for row in values:
-            cells = [_cell(v) for v in row]
-            if any(c is not None for c in cells[len(header) :]):
+            bounds.row(records)
+            if any(_cell(v) is not None for v in row[width:]):
                 raise SupplyError(
                     f"{path}: data row {len(rows) + 1} has values beyond the "
-                    f"{len(header)} columns of the header"
+                    f"{width} columns of the header"
                 )
-            rows.append((cells + [None] * len(header))[: len(header)])
+            rows.append([_cell(v) for v in row[:width]] + [None] * (width - len(row)))
+            records += any(c is not None for c in rows[-1])
+        bounds.row(records)  # the last row too
         while rows and all(c is None for c in rows[-1]):  # formatted but empty rows at the end
             rows.pop()
     finally:
