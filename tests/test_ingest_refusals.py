@@ -259,7 +259,7 @@ CASES = {
     extra_column: "the columns differ from the contract's: 1 column not in the contract",
     renamed_column: "missing 'CRIME_REF'; 1 column not in the contract",
     wrong_delimiter: "the contract says the delimiter is ','",
-    mixed_encodings: "not readable as utf-8: byte 0xe9",
+    mixed_encodings: r"not readable as utf-8: byte 0xe9 on line \d+ ",
     truncated_last_line: r"data row \d+ has 17 fields but the header has 18",
     unterminated_quote: "unterminated or unescaped quote|quoted field is never closed",
     binary_garbage: "not readable as utf-8",
@@ -655,3 +655,18 @@ def test_a_workbook_wider_than_its_contract_is_refused_by_its_columns(hub):
     assert f"the header has {columns + 3} columns, more than the contract's {columns}" in (
         outcome.sentence
     )
+
+
+def test_a_cp1252_file_with_one_utf8_line_is_refused_naming_the_line(hub):
+    """Read as cp1252, the UTF-8 line would be stored garbled ("RÃ¼e"): refused instead."""
+    feed, month = "asb", "2024-01"
+    path = hub.data_file(feed, month)
+    lines = path.read_bytes().split(b"\n")
+    first, second = [i for i, line in enumerate(lines) if b"Road" in line][:2]
+    lines[first] = lines[first].replace(b"Road", "Rüe".encode("cp1252"), 1)
+    lines[second] = lines[second].replace(b"Road", "Rüe".encode(), 1)
+    path.write_bytes(b"\n".join(lines))
+    checksum_again(hub, feed, month)
+    outcome = hub.ingest(feed, month)
+    assert outcome.status == "quarantined", outcome.sentence
+    assert f"line {second + 1} is UTF-8, but line {first + 1} is cp1252" in outcome.sentence

@@ -198,3 +198,20 @@ def test_a_supply_is_still_arriving_while_a_file_changed_within_the_quiet_period
     assert still_arriving({"a.csv": 200.5}, now=200.0, quiet=60).startswith("a.csv changed 0 s")
     assert still_arriving({"a.csv": 199.0}, now=200.0, quiet=0) is None
     assert still_arriving({}, now=0.0, quiet=60) is None
+
+
+def test_encoding_faults_name_the_first_line_at_fault():
+    from dagster_project.ingest.supplies import encoding_fault
+
+    def lines(*texts):
+        return list(enumerate(texts, start=1))
+
+    plain, legacy, utf8 = b"a,b\n", "Caf\xe9,b\n".encode("cp1252"), "Café,b\n".encode()
+    assert encoding_fault(lines(plain, legacy, legacy), "cp1252") is None
+    assert encoding_fault(lines(plain, utf8), "utf-8") is None
+    mixed = encoding_fault(lines(plain, legacy, utf8), "cp1252")
+    assert mixed.startswith("line 3 is UTF-8, but line 2 is cp1252")
+    assert "the file is UTF-8" in encoding_fault(lines(plain, utf8), "cp1252")
+    assert encoding_fault(lines(plain, utf8, legacy), "utf-8").startswith(
+        "not readable as utf-8: byte 0xe9 on line 3"
+    )

@@ -296,33 +296,65 @@ def control_characters(header: list[str], rows: list[list[str | None]]) -> dict[
     return found
 
 
-def _looks_like_utf8(path: Path) -> bool:
-    """Whether a file has non-ASCII bytes that all decode as UTF-8 (a legacy code page file
-    almost never does)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    non_ascii = False
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8")
+
+
+def _lines(path: Path):
+    """A file's lines as bytes, numbered (a line longer than 1 MB comes in pieces)."""
+    n = 1
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            non_ascii = non_ascii or max(chunk) > 127
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return False
-    return non_ascii
+        for piece in iter(lambda: fh.readline(1 << 20), b""):
+            yield n, piece
+            n += piece.endswith(b"\n")
+
+
+def encoding_fault(lines, encoding: str) -> str | None:
+    """Why numbered lines of bytes are not all text in `encoding`, naming the first line at
+    fault, or None. In a legacy code page a line whose accents all read as UTF-8 is UTF-8
+    (a code page's accented letters almost never do): among lines in the code page, it is a
+    file of mixed encodings, and read whole in either one of its lines would be garbled."""
+    utf8, first_utf8, first_legacy = _is_utf8(encoding), None, None
+    for n, line in lines:
+        try:
+            line.decode(encoding)
+        except UnicodeDecodeError as e:
+            return (
+                f"not readable as {encoding}: byte {line[e.start]:#04x} on line {n} "
+                f"({e.reason}); mixed encodings or binary data?"
+            )
+        if utf8 or line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            first_utf8 = first_utf8 or n
+        except UnicodeDecodeError:
+            first_legacy = first_legacy or n
+    if first_utf8 and first_legacy:
+        return (
+            f"line {first_utf8} is UTF-8, but line {first_legacy} is {encoding} as the "
+            "contract says: mixed encodings, whose accents would be stored garbled; ask for "
+            "the file exported again in one encoding"
+        )
+    if first_utf8:
+        return f"the file is UTF-8, but the contract says {encoding}; accents would be garbled"
+    return None
 
 
 def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str], bounds: _Bounds):
     with open(path, "rb") as fh:
         head = fh.read(4)
-    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig")
+    utf8 = _is_utf8(encoding)
     if head.startswith(codecs.BOM_UTF8) and utf8:
         if encoding != "utf-8-sig":  # harmless, common when an agency changes export tool
             warnings.append("the file starts with a byte-order mark the contract does not declare")
         encoding = "utf-8-sig"
-    elif not utf8 and (head.startswith(codecs.BOM_UTF8) or _looks_like_utf8(path)):
+    elif not utf8 and head.startswith(codecs.BOM_UTF8):
         raise SupplyError(
             f"{path}: the file is UTF-8, but the contract says {encoding}; accents would be garbled"
         )
+    elif not utf8 and (why := encoding_fault(_lines(path), encoding)):
+        raise SupplyError(f"{path}: {why}")  # a code page decodes almost anything: look first
     csv.field_size_limit(MAX_FIELD)  # process-wide, and no field the hub reads is longer
     rows: list[list[str | None]] = []
     try:
@@ -354,11 +386,9 @@ def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str], bo
             bounds.row(len(rows))  # the last row too
             if blank:
                 warnings.append("the file ends with a blank line, ignored")
-    except UnicodeDecodeError as e:
-        raise SupplyError(
-            f"{path}: not readable as {encoding}: byte {e.object[e.start]:#04x} "
-            f"at offset {e.start} ({e.reason}); mixed encodings or binary data?"
-        ) from e
+    except UnicodeDecodeError as e:  # found line by line, to name the line
+        why = encoding_fault(_lines(path), encoding) or f"not readable as {encoding}"
+        raise SupplyError(f"{path}: {why}") from e
     except csv.Error as e:
         raise SupplyError(
             f"{path}: not a well-formed CSV file near data row {len(rows) + 1}: {_csv_reason(e)}"
