@@ -670,3 +670,44 @@ def test_a_cp1252_file_with_one_utf8_line_is_refused_naming_the_line(hub):
     outcome = hub.ingest(feed, month)
     assert outcome.status == "quarantined", outcome.sentence
     assert f"line {second + 1} is UTF-8, but line {first + 1} is cp1252" in outcome.sentence
+
+
+def test_a_supply_yml_correction_is_checked_again_though_the_data_file_is_unchanged(hub):
+    assert hub.ingest(FEED, MONTH).status == "loaded"
+    before = hub.archive(FEED)
+    meta = meta_of(hub)
+    meta["date_supplied"] = dt.date(2024, 3, 8)
+    set_meta(hub, meta)
+
+    corrected = hub.ingest(FEED, MONTH)
+    assert corrected.status == "unchanged" and "supply.yml was corrected" in corrected.sentence
+    register = hub.register(FEED)
+    assert register["date_supplied"].dt.date.tolist() == [dt.date(2024, 3, 8)]
+    assert hub.archive(FEED) == before
+
+    meta["records"] += 3
+    set_meta(hub, meta)
+    refused = hub.ingest(FEED, MONTH)
+    assert refused.status == "quarantined", refused.sentence
+    assert re.search(r"the file holds \d+ records but supply.yml says \d+", refused.sentence)
+    assert hub.archive(FEED) == before
+    assert hub.register(FEED)["status"].tolist() == ["loaded", "quarantined"]
+
+
+@pytest.mark.parametrize(
+    "feed, dob, rule",
+    [
+        ("stop_search", "03/02/2030", "SUBJECT_DOB is not after SEARCH_DATE, but 1 of"),
+        ("crime_victim", "03/02/2030", "DOB is not before 1900 and not after the end of the "
+                                       "supply's month, but 1 of"),
+        ("crime_victim", "03/02/1850", "DOB is not before 1900 and not after the end of the "
+                                       "supply's month, but 1 of"),
+    ],
+    ids=["birth-after-the-event", "birth-in-the-future", "birth-before-1900"],
+)  # fmt: skip
+def test_an_implausible_date_of_birth_is_refused_naming_the_rule(hub, feed, dob, rule):
+    column = "SUBJECT_DOB" if feed == "stop_search" else "DOB"
+    edit(hub, set_cells(column, [dob]), feed=feed)
+    outcome = hub.ingest(feed, MONTH)
+    assert outcome.status == "quarantined" and rule in outcome.sentence, outcome.sentence
+    assert dob not in outcome.sentence

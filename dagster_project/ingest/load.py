@@ -164,6 +164,8 @@ def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, cu
             _unreadable_row(contract, period, processed, sig),
         )
     seconds = {"read": time.perf_counter() - clock}
+    if current and current[1] == supply.sha256 and current[2] != supply.metadata_sha256:
+        return _recheck(contract, period, connect, where, folder, supply, processed, sig, current)
     if current and current[1] == supply.sha256:
         _remember(where, contract, period, sig, supply.sha256)
         return Outcome(
@@ -238,6 +240,30 @@ def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, cu
     )
 
 
+def _recheck(contract, period, connect, where, folder, supply, processed, sig, current):
+    """The loaded data file delivered again with another supply.yml: a correction of its
+    metadata, checked at the gate as a new supply would be. If it passes, the register
+    records the corrected metadata; the archive's rows, the same file's, stay as they are."""
+    result = gate.validate(supply)
+    row = _register_row(supply, processed, result)
+    if not result.success:
+        return _refuse(contract, period, connect, where, folder, result.summary(), row, result)
+    note = f"supply.yml was corrected and checked again on {processed:%Y-%m-%d}"
+    with connect() as con:
+        archive.correct(con, current[0], row, note)
+    _remember(where, contract, period, sig, supply.sha256)
+    return Outcome(
+        contract.name,
+        period,
+        Status.UNCHANGED,
+        f"{contract.name} {period}: {note} (the data file, {supply.supply_id}, is the one "
+        f"loaded, so the archive keeps its rows); {result.summary()}",
+        supply_id=supply.supply_id,
+        gate_result=result,
+        warnings=supply.warnings,
+    )
+
+
 def _hold(contract, period, connect, where, row, shrinks, sig, sha) -> Outcome:
     """Register a replacement held back because it shrinks the month, and remember the supply
     so the sensor does not offer it again; it stays in landing until an engineer decides."""
@@ -263,6 +289,7 @@ def _register_row(supply: Supply, processed, result: gate.GateResult) -> dict:
         "supply_id": supply.supply_id, "feed": c.name, "agency": c.agency,
         "period": supply.period, "source_file": supply.path.name,
         "file_sha256": supply.sha256, "records_declared": meta.get("records"),
+        "metadata_sha256": supply.metadata_sha256,
         "records_read": len(supply.frame), "exact_duplicates": result.exact_duplicates,
         "date_supplied": meta.get("date_supplied"),
         "due_date": month_end + pd.Timedelta(days=c.delivery_day),

@@ -52,6 +52,7 @@ class Supply:
     sha256: str
     frame: pd.DataFrame  # the contract's columns as delivered, text or None
     warnings: list[str] = field(default_factory=list)
+    metadata_sha256: str = ""  # of supply.yml as read
 
     @property
     def supply_id(self) -> str:
@@ -226,7 +227,8 @@ def _open_supply(contract: Contract, folder: Path, period: str) -> Supply:
     after = path.stat()
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
         raise SupplyChanging(f"{path}: the file changed while it was being read")
-    return Supply(contract, period, folder, path, meta, checksum, frame, warnings)
+    described = sha256(folder / METADATA)
+    return Supply(contract, period, folder, path, meta, checksum, frame, warnings, described)
 
 
 def read_data(contract: Contract, path: Path, warnings: list[str] | None = None) -> pd.DataFrame:
