@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 from dagster_project.config import Paths, months
 from dagster_project.contracts.model import ContractError, load_contracts, parse_contract
@@ -215,3 +216,34 @@ def test_encoding_faults_name_the_first_line_at_fault():
     assert encoding_fault(lines(plain, utf8, legacy), "utf-8").startswith(
         "not readable as utf-8: byte 0xe9 on line 3"
     )
+
+
+def test_a_date_of_birth_is_plausible_between_1900_and_the_event_unless_the_contract_says():
+    import dataclasses
+
+    from dagster_project.contracts.model import plausible
+
+    contracts = load_contracts()
+    stop, victim = contracts["stop_search"], contracts["crime_victim"]
+    dob = next(f for f in stop.fields if f.name == "SUBJECT_DOB")
+    assert plausible(stop, dob) == ("1900-01-01", "SEARCH_DATE")
+    assert plausible(victim, next(f for f in victim.fields if f.name == "DOB")) == (
+        "1900-01-01",
+        "month_end",
+    )
+    declared = dataclasses.replace(dob, not_before="1910-01-01")
+    assert plausible(stop, declared) == ("1910-01-01", "SEARCH_DATE")
+    event = next(f for f in stop.fields if f.name == "SEARCH_DATE")
+    assert plausible(stop, event) == (None, None)
+
+
+def test_a_date_bound_must_be_a_date_month_end_or_another_date_column():
+    raw = yaml.safe_load(load_contracts()["stop_search"].path.read_text(encoding="utf-8"))
+    raw["fields"][0]["not_after"] = "SEARCH_DATE"  # not a date column
+    with pytest.raises(ContractError, match="only a date column has bounds"):
+        parse_contract(raw)
+    raw = yaml.safe_load(load_contracts()["stop_search"].path.read_text(encoding="utf-8"))
+    dob = next(f for f in raw["fields"] if f["name"] == "SUBJECT_DOB")
+    dob["not_after"] = "yesterday"
+    with pytest.raises(ContractError, match="neither a date"):
+        parse_contract(raw)
