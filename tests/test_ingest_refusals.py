@@ -548,8 +548,12 @@ def test_a_workbook_claiming_the_whole_sheet_is_read_in_seconds(hub):
 def as_the_hubs_account(args: list[str]) -> list[str]:
     """Root reads a file whatever its permissions: the command runs without the capabilities
     that let it (as root without them, and any other account, is refused a chmod 000 file)."""
+    import shutil
+
     if os.geteuid() != 0:
         return args
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv (util-linux): a chmod 000 file stays readable")
     return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *args]
 
 
