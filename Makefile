@@ -13,6 +13,9 @@ export HUB_EXPECTATIONS_DIR := $(abspath expectations)
 # measured as if shortly after (docs/rights.md). A partnership leaves HUB_MONTHS unset (README).
 export HUB_MONTHS ?= $(DEMO_MONTHS)
 export HUB_RETENTION_AS_OF ?= 2025-01-31
+# `hub generate` has finished writing the demo's supplies before anything reads them; a
+# partnership leaves it unset, so a supply is read once it has been still for 120 s (README).
+export HUB_QUIET_SECONDS ?= 0
 
 export HUB_CHROMIUM ?= /usr/bin/chromium
 

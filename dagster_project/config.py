@@ -238,3 +238,10 @@ def shrink_share() -> float:
     """The share of a loaded month's records a replacement may remove before it is held for
     an engineer's confirmation (HUB_SHRINK_SHARE, default 0.1; `hub refresh --accept-shrink`)."""
     return float(os.environ.get("HUB_SHRINK_SHARE", "0.1"))
+
+
+def quiet_seconds() -> float:
+    """How long every file of a month's supply must have been still before the hub reads it
+    (HUB_QUIET_SECONDS, default 120): a supply still being copied into landing is waited for,
+    not refused as malformed."""
+    return float(os.environ.get("HUB_QUIET_SECONDS", "120"))

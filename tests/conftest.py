@@ -88,10 +88,12 @@ def secrets(tmp_path_factory) -> Path:
 def region_clock():
     """The synthetic regions are dated 2024: the hub holds its months, and retention is measured
     as of early 2025, else the two-year feeds would go by the day the tests run (test_rights
-    moves it on)."""
+    moves it on). A supply is read as soon as it is written (the quiet period's test sets
+    its own)."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HUB_MONTHS", "2024-01:2024-12")
         env.setenv("HUB_RETENTION_AS_OF", "2025-01-31")
+        env.setenv("HUB_QUIET_SECONDS", "0")  # supplies are generated whole before they are read
         yield
 
 

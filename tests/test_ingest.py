@@ -494,3 +494,29 @@ def test_a_month_outside_partitions_found_not_configured_waits_in_landing(hub):
     assert not strays and early.is_dir()
     assert [w for w in waiting if f"police/{FEED}/2019-01" in w and "reloaded" in w]
     assert (FEED, MONTH) in {(p.contract.name, p.period) for p in pending}
+
+
+def test_a_supply_still_being_copied_waits_and_is_never_quarantined(hub, monkeypatch):
+    """A data file half copied into landing: its checksum cannot agree yet, but it is not a
+    bad supply; it is read once every file of the month has been still for the quiet period."""
+    from dagster_project.ingest.landing import scan
+
+    path = hub.data_file(FEED, MONTH)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    monkeypatch.setenv("HUB_QUIET_SECONDS", "3600")
+
+    outcome = hub.ingest(FEED, MONTH)
+    assert outcome.status == "changing" and not outcome.passed, outcome.sentence
+    assert "waiting" in outcome.sentence and path.name in outcome.sentence
+    assert "HUB_QUIET_SECONDS" in outcome.sentence
+    assert path.exists() and not hub.where.quarantine.exists()
+    assert hub.register(FEED).empty
+    pending, _, waiting = scan(hub.where, {MONTH})
+    assert (FEED, MONTH) not in {(p.contract.name, p.period) for p in pending}
+    assert [w for w in waiting if f"police/{FEED}/{MONTH}" in w and "waiting" in w], waiting
+
+    path.write_bytes(whole)  # the copy ends; a quiet period later the supply is read
+    monkeypatch.setenv("HUB_QUIET_SECONDS", "1")
+    time.sleep(1.1)
+    assert hub.ingest(FEED, MONTH).status == "loaded"

@@ -259,7 +259,7 @@ CASES = {
     extra_column: "the columns differ from the contract's: 1 column not in the contract",
     renamed_column: "missing 'CRIME_REF'; 1 column not in the contract",
     wrong_delimiter: "the contract says the delimiter is ','",
-    mixed_encodings: "not readable as utf-8: byte 0xe9",
+    mixed_encodings: r"not readable as utf-8: byte 0xe9 on line \d+ ",
     truncated_last_line: r"data row \d+ has 17 fields but the header has 18",
     unterminated_quote: "unterminated or unescaped quote|quoted field is never closed",
     binary_garbage: "not readable as utf-8",
@@ -543,3 +543,175 @@ def test_a_workbook_claiming_the_whole_sheet_is_read_in_seconds(hub):
         capture_output=True, text=True, timeout=180, env=env,
     )  # fmt: skip
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr
+
+
+def as_the_hubs_account(args: list[str]) -> list[str]:
+    """Root reads a file whatever its permissions: the command runs without the capabilities
+    that let it (as root without them, and any other account, is refused a chmod 000 file)."""
+    import shutil
+
+    if os.geteuid() != 0:
+        return args
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv (util-linux): a chmod 000 file stays readable")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *args]
+
+
+@pytest.mark.parametrize("which", ["data file", "supply.yml"])
+def test_an_unreadable_file_is_a_refusal_that_names_it_not_a_crash(hub, which):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = (
+        hub.data_file(FEED, MONTH)
+        if which == "data file"
+        else hub.folder(FEED, MONTH) / "supply.yml"
+    )
+    path.chmod(0)
+    hub_exe = Path(sys.executable).with_name("hub")
+    env = {**os.environ, "DAGSTER_HOME": str(hub.root.parent / "dagster_home")}
+    done = subprocess.run(
+        as_the_hubs_account([str(hub_exe), "refresh", "--month", MONTH, "--feed", FEED]),
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    said = done.stdout + done.stderr
+    assert done.returncode == 0 and "0 passed, 1 refused, 0 failed" in done.stdout, said
+    assert "Traceback" not in said
+    assert f"{path.name}: the hub cannot read this file (permission denied)" in done.stdout, said
+    register = hub.register(FEED)
+    assert register["status"].tolist() == ["quarantined"]
+    assert "cannot read this file" in register["reason"][0]
+    dest = hub.where.root / register["quarantine_path"][0]
+    assert (dest / "report.html").is_file() and not hub.folder(FEED, MONTH).exists()
+
+
+def test_quarantines_a_crash_left_incomplete_are_repaired_by_the_next_run(hub, pristine):
+    """The register is written before the supply is moved and its report written: a process
+    killed between them leaves a row whose folder or report is missing."""
+    import shutil
+
+    def refuse(month):
+        def fn(data):
+            i = column(data, "CRIME_REF")
+            data[2][i] = data[1][i]
+            return data
+
+        edit(hub, fn, month=month)
+        outcome = hub.ingest(FEED, month)
+        assert outcome.status == "quarantined", outcome.sentence
+        shutil.copytree(pristine.landing / "police" / FEED / month, hub.folder(FEED, month))
+        return outcome
+
+    no_report, nothing_but_data = (refuse("2024-01").quarantine_path for _ in range(2))
+    lost = refuse(MONTH).quarantine_path
+    (no_report / "report.html").unlink()
+    (nothing_but_data / "report.html").unlink()
+    (nothing_but_data / "validation.json").unlink()
+    shutil.rmtree(lost)
+
+    outcome = hub.ingest(FEED, MONTH)
+
+    assert outcome.status == "loaded", outcome.sentence
+    assert len([w for w in outcome.warnings if "quarantine" in w]) == 3, outcome.warnings
+    for dest in (no_report, nothing_but_data):
+        report = (dest / "report.html").read_text(encoding="utf-8")
+        assert "CRIME_REF identifies a record within a supply" in report
+        assert json.loads((dest / "validation.json").read_text())["advice"]
+    assert "NOT MET" in (no_report / "report.html").read_text(encoding="utf-8")
+    register = hub.register(FEED)
+    row = register.loc[register["quarantine_path"].isna() & (register["status"] == "quarantined")]
+    assert len(row) == 1 and row["period"].iloc[0] == MONTH
+    assert "its quarantine folder was never written" in row["reason"].iloc[0]
+    assert not [w for w in hub.ingest(FEED, "2024-01").warnings if "quarantine" in w]
+
+
+@pytest.mark.parametrize(
+    "bound, expected",
+    [
+        ({"max_records": 2}, "more than 2 data rows, the most the contract allows"),
+        ({"read_seconds": 0}, "reading took longer than 0 s, the contract's bound"),
+    ],
+    ids=["rows", "seconds"],
+)
+def test_a_workbook_beyond_the_contracts_bounds_is_refused(hub, bound, expected):
+    import dataclasses
+
+    from dagster_project.ingest.load import ingest
+
+    contract = hub.contract(XLSX_FEED)
+    bounded = dataclasses.replace(contract, file=dataclasses.replace(contract.file, **bound))
+    outcome = ingest(bounded, XLSX_MONTH, hub.connect, hub.where)
+    assert outcome.status == "quarantined" and expected in outcome.sentence, outcome.sentence
+
+
+def test_a_workbook_wider_than_its_contract_is_refused_by_its_columns(hub):
+    columns = len(hub.contract(XLSX_FEED).columns)
+
+    def change(wb):
+        ws = wb.active
+        for c in range(columns + 1, columns + 4):
+            ws.cell(row=1, column=c, value=f"Extra {c}")
+
+    _xlsx(hub, change)
+    outcome = hub.ingest(XLSX_FEED, XLSX_MONTH)
+    assert outcome.status == "quarantined"
+    assert f"the header has {columns + 3} columns, more than the contract's {columns}" in (
+        outcome.sentence
+    )
+
+
+def test_a_cp1252_file_with_one_utf8_line_is_refused_naming_the_line(hub):
+    """Read as cp1252, the UTF-8 line would be stored garbled ("RÃ¼e"): refused instead."""
+    feed, month = "asb", "2024-01"
+    path = hub.data_file(feed, month)
+    lines = path.read_bytes().split(b"\n")
+    first, second = [i for i, line in enumerate(lines) if b"Road" in line][:2]
+    lines[first] = lines[first].replace(b"Road", "Rüe".encode("cp1252"), 1)
+    lines[second] = lines[second].replace(b"Road", "Rüe".encode(), 1)
+    path.write_bytes(b"\n".join(lines))
+    checksum_again(hub, feed, month)
+    outcome = hub.ingest(feed, month)
+    assert outcome.status == "quarantined", outcome.sentence
+    assert f"line {second + 1} is UTF-8, but line {first + 1} is cp1252" in outcome.sentence
+
+
+def test_a_supply_yml_correction_is_checked_again_though_the_data_file_is_unchanged(hub):
+    assert hub.ingest(FEED, MONTH).status == "loaded"
+    before = hub.archive(FEED)
+    meta = meta_of(hub)
+    meta["date_supplied"] = dt.date(2024, 3, 8)
+    set_meta(hub, meta)
+
+    corrected = hub.ingest(FEED, MONTH)
+    assert corrected.status == "unchanged" and "supply.yml was corrected" in corrected.sentence
+    register = hub.register(FEED)
+    assert register["date_supplied"].dt.date.tolist() == [dt.date(2024, 3, 8)]
+    assert hub.archive(FEED) == before
+
+    meta["records"] += 3
+    set_meta(hub, meta)
+    refused = hub.ingest(FEED, MONTH)
+    assert refused.status == "quarantined", refused.sentence
+    assert re.search(r"the file holds \d+ records but supply.yml says \d+", refused.sentence)
+    assert hub.archive(FEED) == before
+    assert hub.register(FEED)["status"].tolist() == ["loaded", "quarantined"]
+
+
+@pytest.mark.parametrize(
+    "feed, dob, rule",
+    [
+        ("stop_search", "03/02/2030", "SUBJECT_DOB is not after SEARCH_DATE, but 1 of"),
+        ("crime_victim", "03/02/2030", "DOB is not before 1900 and not after the end of the "
+                                       "supply's month, but 1 of"),
+        ("crime_victim", "03/02/1850", "DOB is not before 1900 and not after the end of the "
+                                       "supply's month, but 1 of"),
+    ],
+    ids=["birth-after-the-event", "birth-in-the-future", "birth-before-1900"],
+)  # fmt: skip
+def test_an_implausible_date_of_birth_is_refused_naming_the_rule(hub, feed, dob, rule):
+    column = "SUBJECT_DOB" if feed == "stop_search" else "DOB"
+    edit(hub, set_cells(column, [dob]), feed=feed)
+    outcome = hub.ingest(feed, MONTH)
+    assert outcome.status == "quarantined" and rule in outcome.sentence, outcome.sentence
+    assert dob not in outcome.sentence

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 from dagster_project.config import Paths, months
 from dagster_project.contracts.model import ContractError, load_contracts, parse_contract
@@ -187,3 +188,62 @@ def test_the_months_held_are_those_configured_else_from_the_first_delivered(tmp_
         monkeypatch.setenv("HUB_MONTHS", wrong)
         with pytest.raises(ValueError, match="HUB_MONTHS"):
             months(where)
+
+
+def test_a_supply_is_still_arriving_while_a_file_changed_within_the_quiet_period():
+    from dagster_project.ingest.load import still_arriving
+
+    assert still_arriving({"a.csv": 100.0, "supply.yml": 50.0}, now=200.0, quiet=60) is None
+    why = still_arriving({"a.csv": 170.0, "supply.yml": 195.0}, now=200.0, quiet=60)
+    assert why.startswith("supply.yml changed 5 s ago") and "in about 55 s" in why
+    assert still_arriving({"a.csv": 200.5}, now=200.0, quiet=60).startswith("a.csv changed 0 s")
+    assert still_arriving({"a.csv": 199.0}, now=200.0, quiet=0) is None
+    assert still_arriving({}, now=0.0, quiet=60) is None
+
+
+def test_encoding_faults_name_the_first_line_at_fault():
+    from dagster_project.ingest.supplies import encoding_fault
+
+    def lines(*texts):
+        return list(enumerate(texts, start=1))
+
+    plain, legacy, utf8 = b"a,b\n", "Caf\xe9,b\n".encode("cp1252"), "Café,b\n".encode()
+    assert encoding_fault(lines(plain, legacy, legacy), "cp1252") is None
+    assert encoding_fault(lines(plain, utf8), "utf-8") is None
+    mixed = encoding_fault(lines(plain, legacy, utf8), "cp1252")
+    assert mixed.startswith("line 3 is UTF-8, but line 2 is cp1252")
+    assert "the file is UTF-8" in encoding_fault(lines(plain, utf8), "cp1252")
+    assert encoding_fault(lines(plain, utf8, legacy), "utf-8").startswith(
+        "not readable as utf-8: byte 0xe9 on line 3"
+    )
+
+
+def test_a_date_of_birth_is_plausible_between_1900_and_the_event_unless_the_contract_says():
+    import dataclasses
+
+    from dagster_project.contracts.model import plausible
+
+    contracts = load_contracts()
+    stop, victim = contracts["stop_search"], contracts["crime_victim"]
+    dob = next(f for f in stop.fields if f.name == "SUBJECT_DOB")
+    assert plausible(stop, dob) == ("1900-01-01", "SEARCH_DATE")
+    assert plausible(victim, next(f for f in victim.fields if f.name == "DOB")) == (
+        "1900-01-01",
+        "month_end",
+    )
+    declared = dataclasses.replace(dob, not_before="1910-01-01")
+    assert plausible(stop, declared) == ("1910-01-01", "SEARCH_DATE")
+    event = next(f for f in stop.fields if f.name == "SEARCH_DATE")
+    assert plausible(stop, event) == (None, None)
+
+
+def test_a_date_bound_must_be_a_date_month_end_or_another_date_column():
+    raw = yaml.safe_load(load_contracts()["stop_search"].path.read_text(encoding="utf-8"))
+    raw["fields"][0]["not_after"] = "SEARCH_DATE"  # not a date column
+    with pytest.raises(ContractError, match="only a date column has bounds"):
+        parse_contract(raw)
+    raw = yaml.safe_load(load_contracts()["stop_search"].path.read_text(encoding="utf-8"))
+    dob = next(f for f in raw["fields"] if f["name"] == "SUBJECT_DOB")
+    dob["not_after"] = "yesterday"
+    with pytest.raises(ContractError, match="neither a date"):
+        parse_contract(raw)

@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 
 from dagster_project.config import suites_dir
-from dagster_project.contracts.model import Contract, codes
-from dagster_project.ingest.suites import date_format, path_for, period_parameter
+from dagster_project.contracts.model import EARLIEST, MONTH_END, Contract, codes, plausible
+from dagster_project.ingest.suites import date_format, parameter, path_for, period_parameter, window
 
 POSTCODE = r"^(?i:[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$"
 POSTCODE_THRESHOLD = 0.95  # share of postcodes that must look like postcodes
@@ -27,6 +27,36 @@ INTEGER_DIGITS = 9  # staging casts whole numbers to INTEGER, which holds every 
 
 def _expectation(rule: str, why: str, type_: str, **kwargs) -> dict:
     return {"type": type_, "kwargs": kwargs, "meta": {"rule": rule, "why": why}}
+
+
+def _in_words(bound: str) -> str:
+    return {MONTH_END: "the end of the supply's month", EARLIEST: "1900"}.get(bound, bound)
+
+
+def plausibility(contract: Contract, f) -> list[dict]:
+    """A date column's plausible bounds (contracts.model.plausible), compared as dates."""
+    out = []
+    earliest, latest = window(contract, f)
+    if earliest or latest:
+        words = " and ".join(
+            [f"not before {_in_words(earliest)}"] * bool(earliest)
+            + [f"not after {_in_words(latest)}"] * bool(latest)
+        )
+        out.append(_expectation(
+            f"window:{f.name}", f"{f.name} is {words}", "expect_column_values_to_be_between",
+            column=f.name, min_value={"$PARAMETER": parameter("earliest", f.name)},
+            max_value={"$PARAMETER": parameter("latest", f.name)}))  # fmt: skip
+    before, after = plausible(contract, f)
+    for bound, later, earlier in ((before, f.name, before), (after, after, f.name)):
+        if bound and bound not in (earliest, latest):  # another date column
+            out.append(_expectation(
+                f"order:{earlier}:{later}", f"{earlier} is not after {later}",
+                "expect_column_pair_values_a_to_be_greater_than_b", column_A=later,
+                column_B=earlier, or_equal=True,
+                ignore_row_if="either_value_is_missing"))  # fmt: skip
+    for e in out:
+        e["meta"]["frame"] = "dates"
+    return out
 
 
 def baseline(contract: Contract) -> list[dict]:
@@ -87,6 +117,8 @@ def baseline(contract: Contract) -> list[dict]:
                     strftime_format=fmt,
                 )
             )
+        if f.type == "date":
+            out += plausibility(c, f)
         if f.concept == "event.date":
             out.append(
                 _expectation(

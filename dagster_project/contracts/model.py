@@ -10,6 +10,7 @@ and its value set.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from importlib import resources
@@ -68,6 +69,10 @@ class Field:
     value_set: str | None = None
     format: str | None = None  # date or time format, when it differs from the file's
     required: bool = False
+    # A date column's plausible bounds: a date, `month_end` (the last day of the supply's
+    # month) or another date column of the feed (see `plausible`).
+    not_before: str | None = None
+    not_after: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # concept-specific settings
 
     @property
@@ -77,6 +82,21 @@ class Field:
     @property
     def attribute(self) -> str:
         return self.concept.split(".", 1)[1] if "." in self.concept else ""
+
+
+EARLIEST = "1900-01-01"  # no one the hub records was born before it
+MONTH_END = "month_end"
+
+
+def plausible(contract: Contract, f: Field) -> tuple[str | None, str | None]:
+    """A date column's bounds (not before, not after), as the contract declares them. A date
+    of birth is by default not before 1900 and not after the event (a feed without an event
+    date: the end of the supply's month), so one after the event, or in the future, is
+    refused rather than staged."""
+    if f.type != "date" or f.attribute != "dob":
+        return f.not_before, f.not_after
+    event = next((g.name for g in contract.fields if g.concept == "event.date"), MONTH_END)
+    return f.not_before or EARLIEST, f.not_after or event
 
 
 RETENTION_FROM = ("event", "financial_year_end")  # or the name of a date column of the feed
@@ -107,6 +127,10 @@ class FileSpec:
     date_format: str = "%Y-%m-%d"
     time_format: str = "%H:%M"
     sheet: str | None = None
+    # Bounds on reading one month's file: beyond them it is refused, not read on for ever (a
+    # workbook's rows and cells are the writer's claim). Columns are bounded by the contract's.
+    max_records: int = 200_000
+    read_seconds: float = 300
 
     def filename(self, period: str) -> str:
         return self.name.format(period=period, yyyymm=period.replace("-", ""))
@@ -179,6 +203,8 @@ def _field(raw: dict[str, Any], where: str) -> Field:
         "value_set",
         "format",
         "required",
+        "not_before",
+        "not_after",
     }
     missing = {"name", "type", "concept", "meaning"} - raw.keys()
     if missing:
@@ -186,7 +212,8 @@ def _field(raw: dict[str, Any], where: str) -> Field:
     if raw["type"] not in FIELD_TYPES:
         raise ContractError(f"{where}: field {raw['name']} has unknown type {raw['type']!r}")
     return Field(
-        **{k: raw[k] for k in known if k in raw},
+        # YAML reads 1900-01-01 as a date; a bound is kept as its ISO text
+        **{k: str(raw[k]) if k.startswith("not_") else raw[k] for k in known if k in raw},
         options={k: v for k, v in raw.items() if k not in known},
     )
 
@@ -263,6 +290,17 @@ def _validate(c: Contract, where: str) -> None:
         if "refers_to" in f.options and f.concept != "event.ref":
             raise ContractError(f"{where}: only the event reference can refer to another feed")
     dates = {f.name for f in c.fields if f.type == "date"}
+    for f in c.fields:
+        for bound in (f.not_before, f.not_after):
+            if bound is None:
+                continue
+            if f.type != "date":
+                raise ContractError(f"{where}: field {f.name}: only a date column has bounds")
+            if bound not in dates - {f.name} and bound != MONTH_END and not _is_date(bound):
+                raise ContractError(
+                    f"{where}: field {f.name}: bound {bound!r} is neither a date (YYYY-MM-DD), "
+                    f"{MONTH_END}, nor another date column of the feed"
+                )
     if c.retention.counts_from not in (*RETENTION_FROM, *dates):
         raise ContractError(
             f"{where}: retention counts from {c.retention.counts_from!r}: neither "
@@ -274,6 +312,14 @@ def _validate(c: Contract, where: str) -> None:
         raise ContractError(
             f"{where}: a feed has an event_type, or an event reference that refers_to its parent"
         )
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _validate_parents(contracts: dict[str, Contract]) -> None:

@@ -47,6 +47,7 @@ REGISTER = {
     "replaced_by": "VARCHAR",
     "quarantine_path": "VARCHAR",
     "records_before": "INTEGER",  # what the month held before this supply replaced it
+    "metadata_sha256": "VARCHAR",  # of supply.yml: a correction of it alone is checked again
 }
 
 
@@ -98,9 +99,10 @@ def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> bool:
 
 
 def loaded(con: duckdb.DuckDBPyConnection, feed: str, period: str) -> tuple | None:
-    """(supply_id, file_sha256) of the supply the archive holds for a month, if any."""
+    """(supply_id, file_sha256, metadata_sha256) of the supply the archive holds for a month,
+    if any."""
     return con.execute(
-        "SELECT supply_id, file_sha256 FROM ops.supply_register "
+        "SELECT supply_id, file_sha256, metadata_sha256 FROM ops.supply_register "
         "WHERE feed = ? AND period = ? AND status = 'loaded'",
         [feed, period],
     ).fetchone()
@@ -112,6 +114,15 @@ def register(con: duckdb.DuckDBPyConnection, row: dict) -> None:
     con.execute(
         f"INSERT INTO ops.supply_register ({names}) VALUES ({', '.join('?' * len(values))})",
         values,
+    )
+
+
+def correct(con: duckdb.DuckDBPyConnection, supply_id: str, row: dict, note: str) -> None:
+    """Record a corrected supply.yml for the loaded supply whose data file it describes."""
+    con.execute(
+        "UPDATE ops.supply_register SET records_declared = ?, date_supplied = ?, "
+        "metadata_sha256 = ?, reason = ? WHERE supply_id = ? AND status = 'loaded'",
+        [row["records_declared"], row["date_supplied"], row["metadata_sha256"], note, supply_id],
     )
 
 

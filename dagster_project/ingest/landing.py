@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster_project.config import MONTH, Paths
 from dagster_project.contracts.model import Contract, load_contracts
-from dagster_project.ingest.load import seen, signature
+from dagster_project.ingest.load import arriving, seen, signature
 
 
 @dataclass
@@ -25,9 +25,10 @@ def scan(
     where: Paths, months: set[str], refuse_outside: bool = True
 ) -> tuple[list[Pending], list[tuple[Contract, Path, str]], list[str]]:
     """Supplies waiting to be processed, folders that cannot be a supply (with why), and
-    months left in landing because they lie outside `months` when those were not configured
-    (`refuse_outside` false: a month delivered before the first the code location loaded is
-    a real supply, held until the code location is reloaded)."""
+    what is left in landing for now: supplies still arriving, and months outside `months`
+    when those were not configured (`refuse_outside` false: a month delivered before the
+    first the code location loaded is a real supply, held until the code location is
+    reloaded)."""
     pending, strays, waiting = [], [], []
     for c in load_contracts().values():
         feed_dir = where.landing / c.agency / c.name
@@ -45,5 +46,8 @@ def scan(
                 else:
                     waiting.append(f"{why}: left in landing until the code location is reloaded")
             elif (sig := signature(folder)) and not seen(where, c, name, sig):
-                pending.append(Pending(c, name, sig))
+                if why := arriving(folder):  # asked for again at the next tick
+                    waiting.append(f"{shown}: waiting: {why}")
+                else:
+                    pending.append(Pending(c, name, sig))
     return pending, strays, waiting

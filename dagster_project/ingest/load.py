@@ -19,10 +19,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.config import MONTH, Paths, retention_as_of, shrink_share
+from dagster_project.config import MONTH, Paths, quiet_seconds, retention_as_of, shrink_share
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive, gate
-from dagster_project.ingest.quarantine import destination, quarantine
+from dagster_project.ingest import quarantine as quarantined
+from dagster_project.ingest.quarantine import advice, destination, quarantine
 from dagster_project.ingest.supplies import Supply, SupplyChanging, SupplyError, open_supply
 from dagster_project.rights import retention
 from dagster_project.rights.honour import erase_from_archive
@@ -38,7 +39,7 @@ class Status(StrEnum):
     UNCHANGED = "unchanged"  # already in the archive: nothing to do
     QUARANTINED = "quarantined"  # refused: moved to quarantine with the reason
     MISSING = "missing"  # nothing has landed yet
-    CHANGING = "changing"  # still being written: read again later
+    CHANGING = "changing"  # still being written (waiting): read again later
     HELD = "held"  # would shrink a loaded month: waits for an engineer's --accept-shrink
 
 
@@ -68,6 +69,32 @@ def signature(folder: Path) -> list:
     )
 
 
+def still_arriving(changed: dict[str, float], now: float, quiet: float) -> str | None:
+    """Why a supply is not read yet, or None: one of its files (name -> when it last changed,
+    in seconds since the epoch) changed less than `quiet` seconds ago, so it may still be
+    being written."""
+    if not changed:
+        return None
+    name, when = max(changed.items(), key=lambda item: item[1])
+    age = max(0.0, now - when)
+    if age >= quiet:
+        return None
+    return (
+        f"{name} changed {age:.0f} s ago: a supply is read once its files have been still for "
+        f"{quiet:.0f} s (HUB_QUIET_SECONDS), in about {quiet - age:.0f} s"
+    )
+
+
+def arriving(folder: Path) -> str | None:
+    """still_arriving for a month's folder. The status change time counts too: a copy that
+    keeps the sender's modification time (rsync -t, cp -p) still changes it when the file
+    is written or renamed into place."""
+    entries = [folder, *folder.iterdir()]
+    changed = {(p.name if p != folder else f"{p.name}/"): max(s.st_mtime, s.st_ctime)
+               for p in entries for s in [p.lstat()]}  # fmt: skip
+    return still_arriving(changed, time.time(), quiet_seconds())
+
+
 def _state_file(where: Paths, contract: Contract, period: str) -> Path:
     return where.landing_state / contract.name / f"{period}.json"
 
@@ -89,15 +116,6 @@ def _remember(where: Paths, contract: Contract, period: str, sig: list, sha: str
     os.replace(partial, state)  # a sensor never sees half a file
 
 
-def _advice(contract: Contract, period: str, where: Paths) -> str:
-    who = contract.supplier.get("email") or contract.agency_name
-    return where.shown(
-        f"ask {contract.agency_name} ({who}) for a corrected supply, put it in "
-        f"{contract.landing_dir(where.landing, period)}/ and re-run the {period} "
-        f"partition of {contract.name}"
-    )
-
-
 def ingest(
     contract: Contract,
     period: str,
@@ -109,14 +127,24 @@ def ingest(
 ) -> Outcome:
     if not MONTH.match(period):
         raise ValueError(f"{period!r} is not a month (YYYY-MM)")
-    folder = contract.landing_dir(where.landing, period)
     with connect() as con:
         if archive.ensure(con, contract):  # a new warehouse has seen nothing yet
             shutil.rmtree(where.landing_state, ignore_errors=True)
+        repaired = quarantined.repair(con, where, contract)
         current = archive.loaded(con, contract.name, period)
+    outcome = _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, current)
+    outcome.warnings[:0] = repaired
+    return outcome
+
+
+def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, current) -> Outcome:
+    folder = contract.landing_dir(where.landing, period)
     if not folder.is_dir():
         return _nothing_landed(contract, period, where.shown(str(folder)), current)
 
+    if why := arriving(folder):
+        sentence = f"{contract.name} {period}: waiting: {why}; it has not been read"
+        return Outcome(contract.name, period, Status.CHANGING, sentence)
     processed = archive.now()
     sig = signature(folder)  # before reading: a supply replaced meanwhile is read again
     clock = time.perf_counter()
@@ -136,6 +164,8 @@ def ingest(
             _unreadable_row(contract, period, processed, sig),
         )
     seconds = {"read": time.perf_counter() - clock}
+    if current and current[1] == supply.sha256 and current[2] != supply.metadata_sha256:
+        return _recheck(contract, period, connect, where, folder, supply, processed, sig, current)
     if current and current[1] == supply.sha256:
         _remember(where, contract, period, sig, supply.sha256)
         return Outcome(
@@ -210,6 +240,30 @@ def ingest(
     )
 
 
+def _recheck(contract, period, connect, where, folder, supply, processed, sig, current):
+    """The loaded data file delivered again with another supply.yml: a correction of its
+    metadata, checked at the gate as a new supply would be. If it passes, the register
+    records the corrected metadata; the archive's rows, the same file's, stay as they are."""
+    result = gate.validate(supply)
+    row = _register_row(supply, processed, result)
+    if not result.success:
+        return _refuse(contract, period, connect, where, folder, result.summary(), row, result)
+    note = f"supply.yml was corrected and checked again on {processed:%Y-%m-%d}"
+    with connect() as con:
+        archive.correct(con, current[0], row, note)
+    _remember(where, contract, period, sig, supply.sha256)
+    return Outcome(
+        contract.name,
+        period,
+        Status.UNCHANGED,
+        f"{contract.name} {period}: {note} (the data file, {supply.supply_id}, is the one "
+        f"loaded, so the archive keeps its rows); {result.summary()}",
+        supply_id=supply.supply_id,
+        gate_result=result,
+        warnings=supply.warnings,
+    )
+
+
 def _hold(contract, period, connect, where, row, shrinks, sig, sha) -> Outcome:
     """Register a replacement held back because it shrinks the month, and remember the supply
     so the sensor does not offer it again; it stays in landing until an engineer decides."""
@@ -235,6 +289,7 @@ def _register_row(supply: Supply, processed, result: gate.GateResult) -> dict:
         "supply_id": supply.supply_id, "feed": c.name, "agency": c.agency,
         "period": supply.period, "source_file": supply.path.name,
         "file_sha256": supply.sha256, "records_declared": meta.get("records"),
+        "metadata_sha256": supply.metadata_sha256,
         "records_read": len(supply.frame), "exact_duplicates": result.exact_duplicates,
         "date_supplied": meta.get("date_supplied"),
         "due_date": month_end + pd.Timedelta(days=c.delivery_day),
@@ -263,30 +318,24 @@ def _refuse(
     row: dict,
     result: gate.GateResult | None = None,
 ) -> Outcome:
-    """Register the refusal, then move the supply out of landing (if the move fails, the
-    register says where it was going and the sensor will offer the supply again)."""
-    advice, reason = _advice(contract, period, where), where.shown(reason)
+    """Register the refusal, then move the supply out of landing, holding the warehouse
+    meanwhile so that no other run's repair (quarantine.repair) sees the refusal half-done.
+    If the move fails, the register says where it was going and the sensor offers the supply
+    again."""
+    todo, reason = advice(contract, period, where), where.shown(reason)
     dest = destination(where.quarantine, contract, period, row["processed_at"])
     with connect() as con:
         refused = {"status": Status.QUARANTINED.value, "reason": reason,
                    "quarantine_path": str(dest)}  # fmt: skip
         archive.register(con, {**row, **refused})
-    quarantine(
-        folder,
-        dest,
-        contract,
-        period,
-        reason,
-        advice,
-        row["processed_at"],
-        result.result if result else None,
-    )
+        quarantine(folder, dest, contract, period, reason, todo, row["processed_at"],
+                   result.result if result else None)  # fmt: skip
     return Outcome(
         contract.name,
         period,
         Status.QUARANTINED,
         f"{contract.name} {period} refused: {reason}. The supply is in "
-        f"{where.shown(str(dest))}; {advice}.",
+        f"{where.shown(str(dest))}; {todo}.",
         supply_id=row["supply_id"],
         quarantine_path=dest,
         gate_result=result,

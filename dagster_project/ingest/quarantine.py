@@ -11,7 +11,12 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
+
+from dagster_project.config import Paths
 from dagster_project.contracts.model import Contract
+
+REPORT, RECORD = "report.html", "validation.json"
 
 
 def destination(root: Path, contract: Contract, period: str, when: dt.datetime) -> Path:
@@ -35,20 +40,72 @@ def quarantine(
 ) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(folder), str(dest))
-    record = {
-        "feed": contract.name,
-        "agency": contract.agency,
-        "period": period,
-        "quarantined_at": when.isoformat() + "Z",
-        "reason": reason,
-        "advice": advice,
-        "validation": result,
-    }
-    (dest / "validation.json").write_text(
-        json.dumps(record, indent=2, default=str), encoding="utf-8"
-    )
-    (dest / "report.html").write_text(report(record, contract), encoding="utf-8")
+    _write(dest, _record(contract, period, when, reason, advice, result), contract)
     return dest
+
+
+def advice(contract: Contract, period: str, where: Paths) -> str:
+    """What to do about a refused supply, in words."""
+    who = contract.supplier.get("email") or contract.agency_name
+    return where.shown(
+        f"ask {contract.agency_name} ({who}) for a corrected supply, put it in "
+        f"{contract.landing_dir(where.landing, period)}/ and re-run the {period} "
+        f"partition of {contract.name}"
+    )
+
+
+def _record(contract, period, when, reason, advice, result, rebuilt=None) -> dict:
+    record = {"feed": contract.name, "agency": contract.agency, "period": period,
+              "quarantined_at": when.isoformat() + "Z", "reason": reason, "advice": advice,
+              "validation": result}  # fmt: skip
+    return record | ({"rebuilt": rebuilt} if rebuilt else {})
+
+
+def _write(dest: Path, record: dict, contract: Contract) -> None:
+    (dest / RECORD).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    (dest / REPORT).write_text(report(record, contract), encoding="utf-8")
+
+
+def repair(con: duckdb.DuckDBPyConnection, where: Paths, contract: Contract) -> list[str]:
+    """Mend the refusals of a feed that a killed process left half-done (the register row is
+    written first, then the supply moved, then its record and report): a missing report or
+    record is written again, from the record if it is whole, else from the register; a row
+    whose folder never came to be says so. A sentence for each repair."""
+    rows = con.execute(
+        "SELECT supply_id, period, processed_at, reason, quarantine_path, gate "
+        "FROM ops.supply_register WHERE feed = ? AND status = 'quarantined' "
+        "AND quarantine_path IS NOT NULL ORDER BY processed_at",
+        [contract.name],
+    ).fetchall()
+    said = []
+    for supply_id, period, when, reason, path, gate in rows:
+        dest, shown = Path(path), where.shown(path)
+        if not dest.is_dir():
+            note = (
+                " (its quarantine folder was never written: the run stopped before it moved "
+                f"the supply, which stayed in landing; noted {dt.date.today()})"
+            )
+            con.execute(
+                "UPDATE ops.supply_register SET quarantine_path = NULL, reason = reason || ? "
+                "WHERE supply_id = ? AND processed_at = ? AND quarantine_path = ?",
+                [note, supply_id, when, path],
+            )
+            said.append(f"the register's refusal of {supply_id} named {shown}, a quarantine "
+                        "that was never written: the row now says so")  # fmt: skip
+            continue
+        if (dest / REPORT).is_file() and (dest / RECORD).is_file():
+            continue
+        try:
+            record = json.loads((dest / RECORD).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # missing, or cut short by the crash
+            lost = ("the checks' details were lost with the report: the register's reason "
+                    "above is what the gate found" if gate == "failed" else None)  # fmt: skip
+            record = _record(contract, period, when, reason or "not recorded",
+                             advice(contract, period, where), None, lost)  # fmt: skip
+        _write(dest, record, contract)
+        said.append(f"{shown}: the quarantine's report was missing (a run stopped while "
+                    "writing it); written again")  # fmt: skip
+    return said
 
 
 def _row(r: dict) -> str:
@@ -70,9 +127,9 @@ def _row(r: dict) -> str:
 def report(record: dict, contract: Contract) -> str:
     results = (record.get("validation") or {}).get("results", [])
     results = sorted(results, key=lambda r: r["success"])
+    empty = record.get("rebuilt") or "The gate did not run: the supply could not be read."
     rows = (
-        "\n".join(_row(r) for r in results)
-        or "<tr><td colspan=5>The gate did not run: the supply could not be read.</td></tr>"
+        "\n".join(_row(r) for r in results) or f"<tr><td colspan=5>{html.escape(empty)}</td></tr>"
     )
     e = html.escape
     return f"""<!doctype html>

@@ -1,8 +1,11 @@
 """Expectation suites at run time: one Great Expectations suite per feed, in
 `expectations/<feed>.json`, read by the gate with the parameters of each supply.
 
-Values only known per supply are suite parameters: `records` (from supply.yml) and
-`in_period_<column>` (a pattern matching dates of the supply's month in that column's format).
+Values only known per supply are suite parameters: `records` (from supply.yml),
+`in_period_<column>` (a pattern matching dates of the supply's month in that column's format)
+and `earliest_<column>` and `latest_<column>` (a date column's plausible bounds, as dates).
+Expectations whose `meta.frame` is `dates` see each date column as dates, not text (so that
+dates can be compared); the others see the supply as delivered.
 `hub suites` writes the baseline (dagster_project/codegen/suites.py).
 """
 
@@ -13,8 +16,10 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
+
 from dagster_project.config import suites_dir
-from dagster_project.contracts.model import Contract
+from dagster_project.contracts.model import MONTH_END, Contract, plausible
 
 XLSX_DATE_FORMAT = "%Y-%m-%d"  # the reader writes date cells of a workbook as ISO dates
 
@@ -47,9 +52,27 @@ def period_pattern(fmt: str, period: str) -> str:
     return f"^{out}$"
 
 
+def parameter(prefix: str, column: str) -> str:
+    """Suite parameter names are identifiers: 'Date Reported' -> <prefix>_date_reported."""
+    return f"{prefix}_" + re.sub(r"\W+", "_", column).strip("_").lower()
+
+
 def period_parameter(column: str) -> str:
-    """Suite parameter names are identifiers: 'Date Reported' -> in_period_date_reported."""
-    return "in_period_" + re.sub(r"\W+", "_", column).strip("_").lower()
+    return parameter("in_period", column)
+
+
+def window(contract: Contract, field) -> tuple[str | None, str | None]:
+    """A date column's bounds that are dates (not other columns), as the contract says."""
+    dates = {f.name for f in contract.fields if f.type == "date"}
+    return tuple(b if b not in dates else None for b in plausible(contract, field))
+
+
+def _day(bound: str | None, period: str):
+    if bound is None:
+        return None
+    return (
+        pd.Period(period, "M").end_time.normalize() if bound == MONTH_END else pd.Timestamp(bound)
+    )
 
 
 def parameters(contract: Contract, period: str, records: int) -> dict:
@@ -58,7 +81,22 @@ def parameters(contract: Contract, period: str, records: int) -> dict:
     for f in contract.fields:
         if f.concept == "event.date":
             params[period_parameter(f.name)] = period_pattern(date_format(contract, f), period)
+        earliest, latest = window(contract, f)
+        if earliest or latest:
+            params[parameter("earliest", f.name)] = _day(earliest, period)
+            params[parameter("latest", f.name)] = _day(latest, period)
     return params
+
+
+def as_dates(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """The supply with each date column read as dates (a value that is not one, blank: the
+    `dates` rule refuses it)."""
+    parsed = {
+        f.name: pd.to_datetime(frame[f.name], format=date_format(contract, f), errors="coerce")
+        for f in contract.fields
+        if f.type == "date" and f.name in frame.columns
+    }
+    return frame.assign(**parsed)
 
 
 def path_for(feed: str, directory: Path | None = None) -> Path:

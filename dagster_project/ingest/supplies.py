@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class Supply:
     sha256: str
     frame: pd.DataFrame  # the contract's columns as delivered, text or None
     warnings: list[str] = field(default_factory=list)
+    metadata_sha256: str = ""  # of supply.yml as read
 
     @property
     def supply_id(self) -> str:
@@ -173,8 +175,28 @@ def check_metadata(meta: dict, contract: Contract, period: str, folder: Path) ->
     return name
 
 
+def unreadable(e: OSError) -> str:
+    """Why the operating system would not let the hub read a file, as a refusal's sentence."""
+    what = (e.strerror or type(e).__name__).lower()
+    if isinstance(e, PermissionError):
+        todo = "give the hub's account read access to it (chmod a+r), or deliver it again"
+    else:
+        todo = "deliver it again; if this recurs, check the disk"
+    return f"{e.filename}: the hub cannot read this file ({what}); {todo}"
+
+
 def open_supply(contract: Contract, folder: Path, period: str) -> Supply:
-    """Read and check a supply without accepting it (the gate decides that)."""
+    """Read and check a supply without accepting it (the gate decides that). A file the
+    operating system will not let the hub read is a refusal naming it, not a crash."""
+    try:
+        return _open_supply(contract, folder, period)
+    except FileNotFoundError as e:  # checked for before it was read: taken away meanwhile
+        raise SupplyChanging(f"{e.filename}: the file went away while it was being read") from e
+    except OSError as e:
+        raise SupplyError(unreadable(e)) from e
+
+
+def _open_supply(contract: Contract, folder: Path, period: str) -> Supply:
     meta = read_metadata(folder)
     name = check_metadata(meta, contract, period, folder)
     path = folder / name
@@ -205,7 +227,8 @@ def open_supply(contract: Contract, folder: Path, period: str) -> Supply:
     after = path.stat()
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
         raise SupplyChanging(f"{path}: the file changed while it was being read")
-    return Supply(contract, period, folder, path, meta, checksum, frame, warnings)
+    described = sha256(folder / METADATA)
+    return Supply(contract, period, folder, path, meta, checksum, frame, warnings, described)
 
 
 def read_data(contract: Contract, path: Path, warnings: list[str] | None = None) -> pd.DataFrame:
@@ -213,10 +236,12 @@ def read_data(contract: Contract, path: Path, warnings: list[str] | None = None)
     warnings = [] if warnings is None else warnings
     if path.stat().st_size == 0:
         raise SupplyError(f"{path}: the file is empty")
+    bounds = _Bounds(path, contract)
     if contract.file.format == "xlsx":
-        header, rows = _read_xlsx(path, contract.file.sheet)
+        header, rows = _read_xlsx(path, contract.file.sheet, bounds)
     else:
-        header, rows = _read_csv(path, contract.file.delimiter, contract.file.encoding, warnings)
+        f = contract.file
+        header, rows = _read_csv(path, f.delimiter, f.encoding, warnings, bounds)
     if len(set(header)) != len(header):
         raise SupplyError(f"{path}: the header repeats a column name")
     if found := control_characters(header, rows):
@@ -226,6 +251,36 @@ def read_data(contract: Contract, path: Path, warnings: list[str] | None = None)
             "them as text; an export fault?"
         )
     return pd.DataFrame(rows, columns=header, dtype=object)
+
+
+class _Bounds:
+    """The contract's bounds on reading a file (rows, columns, seconds), checked as it is read."""
+
+    def __init__(self, path: Path, contract: Contract):
+        self.path, self.spec, self.columns = path, contract.file, len(contract.columns)
+        self.deadline = time.monotonic() + self.spec.read_seconds
+
+    def header(self, width: int) -> None:
+        if width > self.columns:
+            raise SupplyError(
+                f"{self.path}: the header has {width:,} columns, more than the contract's "
+                f"{self.columns}; an export of another table?"
+            )
+
+    def row(self, records: int) -> None:
+        """Called for every row read, with the records read so far."""
+        if records > self.spec.max_records:
+            raise SupplyError(
+                f"{self.path}: more than {self.spec.max_records:,} data rows, the most the "
+                "contract allows (file: max_records); if the feed has grown that much, raise "
+                "it in the contract"
+            )
+        if time.monotonic() > self.deadline:
+            raise SupplyError(
+                f"{self.path}: reading took longer than {self.spec.read_seconds:g} s, the "
+                "contract's bound (file: read_seconds); re-save the file, or raise the bound "
+                "in the contract if it is genuine"
+            )
 
 
 # What no text field may hold: C0 controls other than tab and line breaks (which a quoted
@@ -243,33 +298,65 @@ def control_characters(header: list[str], rows: list[list[str | None]]) -> dict[
     return found
 
 
-def _looks_like_utf8(path: Path) -> bool:
-    """Whether a file has non-ASCII bytes that all decode as UTF-8 (a legacy code page file
-    almost never does)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    non_ascii = False
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8")
+
+
+def _lines(path: Path):
+    """A file's lines as bytes, numbered (a line longer than 1 MB comes in pieces)."""
+    n = 1
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            non_ascii = non_ascii or max(chunk) > 127
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return False
-    return non_ascii
+        for piece in iter(lambda: fh.readline(1 << 20), b""):
+            yield n, piece
+            n += piece.endswith(b"\n")
 
 
-def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
+def encoding_fault(lines, encoding: str) -> str | None:
+    """Why numbered lines of bytes are not all text in `encoding`, naming the first line at
+    fault, or None. In a legacy code page a line whose accents all read as UTF-8 is UTF-8
+    (a code page's accented letters almost never do): among lines in the code page, it is a
+    file of mixed encodings, and read whole in either one of its lines would be garbled."""
+    utf8, first_utf8, first_legacy = _is_utf8(encoding), None, None
+    for n, line in lines:
+        try:
+            line.decode(encoding)
+        except UnicodeDecodeError as e:
+            return (
+                f"not readable as {encoding}: byte {line[e.start]:#04x} on line {n} "
+                f"({e.reason}); mixed encodings or binary data?"
+            )
+        if utf8 or line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            first_utf8 = first_utf8 or n
+        except UnicodeDecodeError:
+            first_legacy = first_legacy or n
+    if first_utf8 and first_legacy:
+        return (
+            f"line {first_utf8} is UTF-8, but line {first_legacy} is {encoding} as the "
+            "contract says: mixed encodings, whose accents would be stored garbled; ask for "
+            "the file exported again in one encoding"
+        )
+    if first_utf8:
+        return f"the file is UTF-8, but the contract says {encoding}; accents would be garbled"
+    return None
+
+
+def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str], bounds: _Bounds):
     with open(path, "rb") as fh:
         head = fh.read(4)
-    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig")
+    utf8 = _is_utf8(encoding)
     if head.startswith(codecs.BOM_UTF8) and utf8:
         if encoding != "utf-8-sig":  # harmless, common when an agency changes export tool
             warnings.append("the file starts with a byte-order mark the contract does not declare")
         encoding = "utf-8-sig"
-    elif not utf8 and (head.startswith(codecs.BOM_UTF8) or _looks_like_utf8(path)):
+    elif not utf8 and head.startswith(codecs.BOM_UTF8):
         raise SupplyError(
             f"{path}: the file is UTF-8, but the contract says {encoding}; accents would be garbled"
         )
+    elif not utf8 and (why := encoding_fault(_lines(path), encoding)):
+        raise SupplyError(f"{path}: {why}")  # a code page decodes almost anything: look first
     csv.field_size_limit(MAX_FIELD)  # process-wide, and no field the hub reads is longer
     rows: list[list[str | None]] = []
     try:
@@ -286,6 +373,7 @@ def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
                 )
             blank = 0  # the first blank line: harmless at the end, a fault anywhere else
             for n, row in enumerate(reader, start=1):
+                bounds.row(len(rows))
                 if not row:
                     blank = blank or n
                     continue
@@ -297,13 +385,12 @@ def _read_csv(path: Path, delimiter: str, encoding: str, warnings: list[str]):
                         f"{width} (a truncated line, or a delimiter other than {delimiter!r}?)"
                     )
                 rows.append([v if v != "" else None for v in row])
+            bounds.row(len(rows))  # the last row too
             if blank:
                 warnings.append("the file ends with a blank line, ignored")
-    except UnicodeDecodeError as e:
-        raise SupplyError(
-            f"{path}: not readable as {encoding}: byte {e.object[e.start]:#04x} "
-            f"at offset {e.start} ({e.reason}); mixed encodings or binary data?"
-        ) from e
+    except UnicodeDecodeError as e:  # found line by line, to name the line
+        why = encoding_fault(_lines(path), encoding) or f"not readable as {encoding}"
+        raise SupplyError(f"{path}: {why}") from e
     except csv.Error as e:
         raise SupplyError(
             f"{path}: not a well-formed CSV file near data row {len(rows) + 1}: {_csv_reason(e)}"
@@ -337,7 +424,7 @@ def _cell(v) -> str | None:
     return str(v)
 
 
-def _read_xlsx(path: Path, sheet: str | None):
+def _read_xlsx(path: Path, sheet: str | None, bounds: _Bounds):
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as e:  # openpyxl raises many types for a damaged workbook
@@ -362,15 +449,19 @@ def _read_xlsx(path: Path, sheet: str | None):
         header = [str(h) if h is not None else "" for h in first]
         while header and header[-1] == "":
             header.pop()
-        rows = []
+        width = len(header)
+        bounds.header(width)
+        rows, records = [], 0  # records: rows holding a value (formatted empty ones do not count)
         for row in values:
-            cells = [_cell(v) for v in row]
-            if any(c is not None for c in cells[len(header) :]):
+            bounds.row(records)
+            if any(_cell(v) is not None for v in row[width:]):
                 raise SupplyError(
                     f"{path}: data row {len(rows) + 1} has values beyond the "
-                    f"{len(header)} columns of the header"
+                    f"{width} columns of the header"
                 )
-            rows.append((cells + [None] * len(header))[: len(header)])
+            rows.append([_cell(v) for v in row[:width]] + [None] * (width - len(row)))
+            records += any(c is not None for c in rows[-1])
+        bounds.row(records)  # the last row too
         while rows and all(c is None for c in rows[-1]):  # formatted but empty rows at the end
             rows.pop()
     finally:
