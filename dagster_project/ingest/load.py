@@ -22,7 +22,7 @@ import pandas as pd
 from dagster_project.config import MONTH, Paths, retention_as_of, shrink_share
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive, gate
-from dagster_project.ingest.quarantine import destination, quarantine
+from dagster_project.ingest.quarantine import complete, destination, quarantine
 from dagster_project.ingest.supplies import Supply, SupplyChanging, SupplyError, open_supply
 from dagster_project.rights import retention
 from dagster_project.rights.honour import erase_from_archive
@@ -114,6 +114,9 @@ def ingest(
         if archive.ensure(con, contract):  # a new warehouse has seen nothing yet
             shutil.rmtree(where.landing_state, ignore_errors=True)
         current = archive.loaded(con, contract.name, period)
+        refusals = archive.quarantines(con, contract.name, period)
+    for dest, reason, when in refusals:
+        complete(dest, contract, period, reason, _advice(contract, period, where), when)
     if not folder.is_dir():
         return _nothing_landed(contract, period, where.shown(str(folder)), current)
 
@@ -136,6 +139,7 @@ def ingest(
             _unreadable_row(contract, period, processed, sig),
         )
     seconds = {"read": time.perf_counter() - clock}
+    on_stage("read")
     if current and current[1] == supply.sha256:
         _remember(where, contract, period, sig, supply.sha256)
         return Outcome(
@@ -150,9 +154,12 @@ def ingest(
     clock = time.perf_counter()
     result = gate.validate(supply)
     seconds["gate"] = time.perf_counter() - clock
+    on_stage("validated")
     row = _register_row(supply, processed, result)
     if not result.success:
-        return _refuse(contract, period, connect, where, folder, result.summary(), row, result)
+        return _refuse(
+            contract, period, connect, where, folder, result.summary(), row, result, on_stage
+        )
 
     clock = time.perf_counter()
     left_out: list[str] = []
@@ -176,8 +183,10 @@ def ingest(
             rows, replaced = archive.replace_month(con, supply, row, on_stage, honour, may_remove)
     except archive.Shrinks as e:
         return _hold(contract, period, connect, where, row, e, sig, supply.sha256)
+    on_stage("closed")  # the warehouse closed, so the month is checkpointed into its file
     seconds["write"] = time.perf_counter() - clock
     _remember(where, contract, period, sig, supply.sha256)
+    on_stage("remembered")
     if rows == 0 and replaced == supply.supply_id:
         return Outcome(
             contract.name,
@@ -262,15 +271,27 @@ def _refuse(
     reason: str,
     row: dict,
     result: gate.GateResult | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
 ) -> Outcome:
     """Register the refusal, then move the supply out of landing (if the move fails, the
     register says where it was going and the sensor will offer the supply again)."""
     advice, reason = _advice(contract, period, where), where.shown(reason)
-    dest = destination(where.quarantine, contract, period, row["processed_at"])
     with connect() as con:
-        refused = {"status": Status.QUARANTINED.value, "reason": reason,
-                   "quarantine_path": str(dest)}  # fmt: skip
-        archive.register(con, {**row, **refused})
+        # A refusal of this supply registered by a run killed before the supply left landing:
+        # this run completes it, rather than leave a register row that points to nothing.
+        interrupted = [
+            dest
+            for dest, _, _ in archive.quarantines(con, contract.name, period, row["supply_id"])
+            if not dest.exists()
+        ]
+        dest = (
+            interrupted or [destination(where.quarantine, contract, period, row["processed_at"])]
+        )[0]
+        if not interrupted:
+            refused = {"status": Status.QUARANTINED.value, "reason": reason,
+                       "quarantine_path": str(dest)}  # fmt: skip
+            archive.register(con, {**row, **refused})
+    on_stage("refusal registered")
     quarantine(
         folder,
         dest,
@@ -280,6 +301,7 @@ def _refuse(
         advice,
         row["processed_at"],
         result.result if result else None,
+        on_stage,
     )
     return Outcome(
         contract.name,

@@ -9,6 +9,7 @@ import datetime as dt
 import html
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from dagster_project.contracts.model import Contract
@@ -32,9 +33,11 @@ def quarantine(
     advice: str,
     when: dt.datetime,
     result: dict | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
 ) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(folder), str(dest))
+    on_stage("quarantine moved")
     record = {
         "feed": contract.name,
         "agency": contract.agency,
@@ -44,11 +47,34 @@ def quarantine(
         "advice": advice,
         "validation": result,
     }
-    (dest / "validation.json").write_text(
-        json.dumps(record, indent=2, default=str), encoding="utf-8"
-    )
-    (dest / "report.html").write_text(report(record, contract), encoding="utf-8")
+    _write(dest / "validation.json", json.dumps(record, indent=2, default=str))
+    on_stage("validation written")
+    _write(dest / "report.html", report(record, contract))
+    on_stage("report written")
     return dest
+
+
+def complete(
+    dest: Path, contract: Contract, period: str, reason: str, advice: str, when: dt.datetime
+) -> None:
+    """Write what a run killed after moving a supply here left unwritten: its validation.json
+    (the gate's details are then lost, the register's reason stands) and its report."""
+    if not dest.is_dir() or (dest / "report.html").exists():
+        return  # complete, or the supply never left landing (its re-run quarantines it)
+    try:
+        record = json.loads((dest / "validation.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {"feed": contract.name, "agency": contract.agency, "period": period,
+                  "quarantined_at": when.isoformat() + "Z", "reason": reason,
+                  "advice": advice, "validation": None}  # fmt: skip
+        _write(dest / "validation.json", json.dumps(record, indent=2, default=str))
+    _write(dest / "report.html", report(record, contract))
+
+
+def _write(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)  # a killed run leaves no half a report, which would pass for whole
 
 
 def _row(r: dict) -> str:
@@ -72,7 +98,8 @@ def report(record: dict, contract: Contract) -> str:
     results = sorted(results, key=lambda r: r["success"])
     rows = (
         "\n".join(_row(r) for r in results)
-        or "<tr><td colspan=5>The gate did not run: the supply could not be read.</td></tr>"
+        or "<tr><td colspan=5>No checks are recorded: the gate did not run (the supply could "
+        "not be read), or the run that refused it stopped before recording them.</td></tr>"
     )
     e = html.escape
     return f"""<!doctype html>
