@@ -5,6 +5,7 @@ the register and the quarantine agree with it, and a normal re-run finishes the 
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import shutil
 import signal
@@ -14,10 +15,11 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 import yaml
-from conftest import Hub
+from conftest import Hub, call_hub
 
 from dagster_project.ingest.supplies import sha256
 
@@ -223,3 +225,70 @@ def test_a_replacement_killed_at_any_point_is_whole_and_a_rerun_finishes_it(
         assert reg.loc[before.old_supply, "status"] == "replaced"
         assert reg.loc[before.old_supply, "replaced_by"] == before.new_supply
         assert reg.loc[before.new_supply, "status"] == "loaded"
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Path:
+    """A 64 MB disk of its own (tmpfs), unmounted whatever the test does."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    try:
+        made = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)],
+            capture_output=True,
+            text=True,
+        )
+    except OSError as e:
+        pytest.skip(f"no small disk can be made here: mount could not be run ({e})")
+    if made.returncode:
+        pytest.skip(f"no small disk can be made here: mount says {made.stderr.strip()!r}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)
+
+
+def fill(path: Path) -> None:
+    """Write `path` until the disk holding it has no room left, not a byte."""
+    with open(path, "wb", buffering=0) as fh:  # unbuffered: no write left over for close
+        for block in (1_048_576, 4096, 1):
+            try:
+                while fh.write(b"\0" * block):
+                    pass
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+
+
+def test_a_full_disk_is_named_and_the_month_kept_until_there_is_room(
+    before, small_disk, tmp_path, monkeypatch
+):
+    hub = before.copy_to(small_disk / "data", refused=False)
+    monkeypatch.setenv("HUB_DATA_DIR", str(hub.root))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))  # the runs' record has room
+    fill(small_disk / "filler")
+    refresh = ("refresh", "--month", MONTH, "--feed", FEED)
+
+    full = call_hub(*refresh)
+    said = full.stdout + full.stderr
+    assert full.returncode != 0, said
+    assert f"the disk holding {hub.root}" in said and "is full" in said, said
+    assert "Traceback" not in said and "IO Error" not in said, said
+    assert content(hub) == before.old, "a replacement on a full disk changed the archive"
+
+    (small_disk / "filler").unlink()
+    again = call_hub(*refresh)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert content(hub) == {**before.old, MONTH: before.new}
+    assert_consistent(hub)
+
+
+def test_a_full_disk_is_told_from_the_systems_error_or_duckdbs():
+    from dagster_project.platform.warehouse import no_space
+
+    system = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/data/quarantine/report.html")
+    duck = duckdb.IOException('Could not write file "/data/warehouse/hub.duckdb.wal": No space '
+                              "left on device")  # fmt: skip
+    assert "the disk holding /data/quarantine is full" in str(no_space(system, "/data"))
+    assert str(no_space(duck, "/data")).startswith("/data/warehouse/hub.duckdb.wal could not")
+    assert no_space(OSError(errno.EACCES, "Permission denied", "/data/x"), "/data") is None
+    assert no_space(duckdb.IOException("Could not set lock on file"), "/data") is None

@@ -24,6 +24,7 @@ from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive, gate
 from dagster_project.ingest.quarantine import complete, destination, quarantine
 from dagster_project.ingest.supplies import Supply, SupplyChanging, SupplyError, open_supply
+from dagster_project.platform import warehouse
 from dagster_project.rights import retention
 from dagster_project.rights.honour import erase_from_archive
 
@@ -99,6 +100,21 @@ def _advice(contract: Contract, period: str, where: Paths) -> str:
 
 
 def ingest(
+    contract: Contract,
+    period: str,
+    connect: Connect,
+    where: Paths,
+    on_stage: Callable[[str], None] = lambda stage: None,
+    as_of: dt.date | None = None,
+    accept_shrink: bool = False,
+) -> Outcome:
+    """The month's supply loaded, refused, held or found unchanged (Outcome says which); a
+    full disk, wherever the hub meets it, is told as such (warehouse.room)."""
+    with warehouse.room(where.root):
+        return _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink)
+
+
+def _ingest(
     contract: Contract,
     period: str,
     connect: Connect,
