@@ -195,6 +195,9 @@ def test_a_replacement_killed_at_any_point_is_whole_and_a_rerun_finishes_it(
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=60)
     assert passed[-1:] == [point], f"the ingest never reached {point!r}, only {passed}"
+    wal = hub.where.warehouse.with_name(hub.where.warehouse.name + ".wal")
+    if point in ("committed", "closed"):  # the points the write-ahead log tells apart
+        assert wal.exists() == (point == "committed"), f"{wal.name} at {point!r}"
 
     # Killed: the warehouse opens, and the month is exactly the old supply or the new one.
     landed = not refused and REPLACEMENT.index(point) >= REPLACEMENT.index("committed")
