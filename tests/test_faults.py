@@ -295,3 +295,33 @@ def test_a_full_disk_is_told_from_the_systems_error_or_duckdbs():
     assert str(no_space(duck, "/data")).startswith("/data/warehouse/hub.duckdb.wal could not")
     assert no_space(OSError(errno.EACCES, "Permission denied", "/data/x"), "/data") is None
     assert no_space(duckdb.IOException("Could not set lock on file"), "/data") is None
+
+
+@pytest.mark.parametrize("point", ["inserted", "registered", "quarantine moved"])
+def test_a_disk_that_fills_inside_the_replacement_leaves_the_month_whole(
+    before, small_disk, point, monkeypatch
+):
+    from dagster_project.ingest.load import ingest
+    from dagster_project.platform.warehouse import FileProblem
+
+    refused = point in REFUSAL
+    hub = before.copy_to(small_disk / "data", refused)
+    monkeypatch.setenv("HUB_DATA_DIR", str(hub.root))
+
+    def stage(name: str) -> None:
+        if name == point:  # the transaction's commit, or the quarantine's report, meets it
+            fill(small_disk / "filler")
+
+    with pytest.raises(
+        FileProblem, match=f" could not be written because the disk holding {hub.root}"
+    ):
+        ingest(hub.contract(FEED), MONTH, hub.connect, hub.where, stage)
+    assert content(hub) == before.old, "a replacement on a full disk changed the archive"
+    assert_consistent(hub)
+
+    (small_disk / "filler").unlink()
+    hub.ingest(FEED, MONTH)
+    assert content(hub) == {**before.old, MONTH: before.old[MONTH] if refused else before.new}
+    reg = assert_consistent(hub)
+    for path in reg.loc[reg["status"] == "quarantined", "quarantine_path"]:
+        assert complete_quarantine(path), "a quarantine left without its report"

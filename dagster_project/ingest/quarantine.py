@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dagster_project.contracts.model import Contract
+from dagster_project.platform.warehouse import room
 
 
 def destination(root: Path, contract: Contract, period: str, when: dt.datetime) -> Path:
@@ -73,7 +74,8 @@ def complete(
 
 def _write(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".tmp")
-    partial.write_text(text, encoding="utf-8")
+    with room(path):  # a full disk is told naming the report, not just the data folder
+        partial.write_text(text, encoding="utf-8")
     partial.replace(path)  # a killed run leaves no half a report, which would pass for whole
 
 

@@ -49,7 +49,8 @@ class FileProblem(RuntimeError):
 
 def no_space(error: BaseException, path: Path | str) -> FileProblem | None:
     """A write that met a full disk (the system's error, or DuckDB's), as a sentence naming
-    the file; `path` stands in when the error does not name one."""
+    the file; `path` (the file, or the folder it is in) stands in when the error names none,
+    as a write to a file already open does not."""
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         file = error.filename or path
     elif isinstance(error, duckdb.Error) and NO_SPACE in str(error):
