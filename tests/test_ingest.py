@@ -1,5 +1,5 @@
 """Ingest through Dagster: real partitions of real feeds, exactly once, a blocking gate, the
-sensor and schedule, one writer at a time, and an append that survives `kill -9`."""
+sensor and schedule, and one writer at a time (test_faults: an append that survives `kill -9`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import csv
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import dagster as dg
@@ -143,80 +141,6 @@ def test_lineage_and_register(hub):
     row = hub.register(FEED).iloc[0]
     assert row["gate"] == "passed" and row["records_read"] == outcome.rows
     assert row["due_date"].date() == dt.date(2024, 3, 7) and row["date_supplied"] is not None
-
-
-KILL_CHILD = textwrap.dedent("""
-    import sys
-    from pathlib import Path
-    from functools import partial
-    from dagster_project.ingest.archive import connection
-    from dagster_project.config import Paths
-    from dagster_project.contracts.model import load_contracts
-    from dagster_project.ingest.load import ingest
-
-    where = Paths(Path(sys.argv[1]))
-
-    connect = partial(connection, where.warehouse)
-
-    def stage(name):
-        print(name, flush=True)
-        if name == sys.argv[2]:
-            sys.stdin.read()  # wait here until killed
-
-    print(ingest(load_contracts()["crime_offence"], "2024-02", connect, where, stage).status)
-""")
-
-
-def _big_supply(hub, copies: int):
-    """The month's supply many times over, every record under a new reference."""
-    path = hub.data_file(FEED, MONTH)
-    with open(path, encoding="utf-8", newline="") as fh:
-        header, *data = list(csv.reader(fh))
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh, lineterminator="\n")
-        out.writerow(header)
-        n = 0
-        for _ in range(copies):
-            for row in data:
-                n += 1
-                out.writerow([f"43/{n:06d}/24", *row[1:]])
-    meta_path = hub.folder(FEED, MONTH) / "supply.yml"
-    meta = yaml.safe_load(meta_path.read_text())
-    meta["records"], meta["file"]["sha256"] = n, sha256(path)
-    meta_path.write_text(yaml.safe_dump(meta))
-    return n
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize("kill_after", ["begun", "inserted", "committed"])
-def test_kill_during_append_leaves_the_archive_before_or_after(hub, kill_after):
-    hub.ingest(FEED, "2024-01")
-    hub.ingest(FEED, MONTH)
-    before = hub.archive(FEED), hub.register(FEED)["status"].tolist()
-    rows = _big_supply(hub, copies=400)
-    child = subprocess.Popen(
-        [sys.executable, "-c", KILL_CHILD, str(hub.root), kill_after],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    for line in child.stdout:
-        if line.strip() == kill_after:
-            break
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=60)
-
-    after = hub.archive(FEED), hub.register(FEED)["status"].tolist()
-    if kill_after == "committed":  # the whole new month, and the register says so
-        with hub.connect() as con:
-            n = con.execute(
-                "SELECT count(*) FROM raw.crime_offence WHERE _partition = ?", [MONTH]
-            ).fetchone()[0]
-        assert n == rows
-        assert sorted(after[1]) == ["loaded", "loaded", "replaced"]
-    else:
-        assert after == before, "a killed append left the archive half-written"
 
 
 @pytest.mark.e2e

@@ -108,6 +108,19 @@ def loaded(con: duckdb.DuckDBPyConnection, feed: str, period: str) -> tuple | No
     ).fetchone()
 
 
+def quarantines(
+    con: duckdb.DuckDBPyConnection, feed: str, period: str, supply_id: str | None = None
+) -> list[tuple[Path, str, dt.datetime]]:
+    """(folder, reason, when) of each refusal registered for a month (or of one supply)."""
+    rows = con.execute(
+        "SELECT quarantine_path, reason, processed_at FROM ops.supply_register WHERE feed = ? "
+        "AND period = ? AND status = 'quarantined' AND quarantine_path IS NOT NULL "
+        "AND supply_id = coalesce(?, supply_id)",
+        [feed, period, supply_id],
+    ).fetchall()
+    return [(Path(path), reason, when) for path, reason, when in rows]
+
+
 def register(con: duckdb.DuckDBPyConnection, row: dict) -> None:
     values = [row.get(k) for k in REGISTER]
     names = ", ".join(map(_q, REGISTER))
@@ -172,19 +185,23 @@ def replace_month(
         if current:
             row["records_before"] = _month_rows(con, contract, supply.period)
         con.execute(f"DELETE FROM {table(contract)} WHERE _partition = ?", [supply.period])
+        on_stage("deleted")
         con.execute(f"INSERT INTO {table(contract)} BY NAME SELECT * FROM incoming")
+        on_stage("inserted")
         honour(con)
         if current:
             after = _month_rows(con, contract, supply.period)
             if row["records_before"] - after > may_remove * row["records_before"]:
                 raise Shrinks(row["records_before"], after)  # rolled back below
-        on_stage("inserted")
+        on_stage("honoured")
         con.execute(
             "UPDATE ops.supply_register SET status = 'replaced', replaced_by = ? "
             "WHERE feed = ? AND period = ? AND status = 'loaded'",
             [supply.supply_id, contract.name, supply.period],
         )
+        on_stage("superseded")
         register(con, row)
+        on_stage("registered")
         con.execute("COMMIT")
         on_stage("committed")
     except BaseException:

@@ -25,6 +25,7 @@ from dagster_project.ingest import archive, gate
 from dagster_project.ingest import quarantine as quarantined
 from dagster_project.ingest.quarantine import advice, destination, quarantine
 from dagster_project.ingest.supplies import Supply, SupplyChanging, SupplyError, open_supply
+from dagster_project.platform import warehouse
 from dagster_project.rights import retention
 from dagster_project.rights.honour import erase_from_archive
 
@@ -125,6 +126,13 @@ def ingest(
     as_of: dt.date | None = None,
     accept_shrink: bool = False,
 ) -> Outcome:
+    """The month's supply loaded, refused, held or found unchanged (Outcome says which); a
+    full disk, wherever the hub meets it, is told as such (warehouse.room)."""
+    with warehouse.room(where.root):
+        return _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink)
+
+
+def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink) -> Outcome:
     if not MONTH.match(period):
         raise ValueError(f"{period!r} is not a month (YYYY-MM)")
     with connect() as con:
@@ -132,12 +140,12 @@ def ingest(
             shutil.rmtree(where.landing_state, ignore_errors=True)
         repaired = quarantined.repair(con, where, contract)
         current = archive.loaded(con, contract.name, period)
-    outcome = _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, current)
+    outcome = _supply(contract, period, connect, where, on_stage, as_of, accept_shrink, current)
     outcome.warnings[:0] = repaired
     return outcome
 
 
-def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, current) -> Outcome:
+def _supply(contract, period, connect, where, on_stage, as_of, accept_shrink, current) -> Outcome:
     folder = contract.landing_dir(where.landing, period)
     if not folder.is_dir():
         return _nothing_landed(contract, period, where.shown(str(folder)), current)
@@ -164,6 +172,7 @@ def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, cu
             _unreadable_row(contract, period, processed, sig),
         )
     seconds = {"read": time.perf_counter() - clock}
+    on_stage("read")
     if current and current[1] == supply.sha256 and current[2] != supply.metadata_sha256:
         return _recheck(contract, period, connect, where, folder, supply, processed, sig, current)
     if current and current[1] == supply.sha256:
@@ -180,9 +189,12 @@ def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, cu
     clock = time.perf_counter()
     result = gate.validate(supply)
     seconds["gate"] = time.perf_counter() - clock
+    on_stage("validated")
     row = _register_row(supply, processed, result)
     if not result.success:
-        return _refuse(contract, period, connect, where, folder, result.summary(), row, result)
+        return _refuse(
+            contract, period, connect, where, folder, result.summary(), row, result, on_stage
+        )
 
     clock = time.perf_counter()
     left_out: list[str] = []
@@ -206,8 +218,10 @@ def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink, cu
             rows, replaced = archive.replace_month(con, supply, row, on_stage, honour, may_remove)
     except archive.Shrinks as e:
         return _hold(contract, period, connect, where, row, e, sig, supply.sha256)
+    on_stage("closed")  # the warehouse closed, so the month is checkpointed into its file
     seconds["write"] = time.perf_counter() - clock
     _remember(where, contract, period, sig, supply.sha256)
+    on_stage("remembered")
     if rows == 0 and replaced == supply.supply_id:
         return Outcome(
             contract.name,
@@ -317,19 +331,31 @@ def _refuse(
     reason: str,
     row: dict,
     result: gate.GateResult | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
 ) -> Outcome:
     """Register the refusal, then move the supply out of landing, holding the warehouse
     meanwhile so that no other run's repair (quarantine.repair) sees the refusal half-done.
     If the move fails, the register says where it was going and the sensor offers the supply
     again."""
     todo, reason = advice(contract, period, where), where.shown(reason)
-    dest = destination(where.quarantine, contract, period, row["processed_at"])
     with connect() as con:
-        refused = {"status": Status.QUARANTINED.value, "reason": reason,
-                   "quarantine_path": str(dest)}  # fmt: skip
-        archive.register(con, {**row, **refused})
+        # A refusal of this supply registered by a run killed before the supply left landing:
+        # this run completes it, rather than leave a register row that points to nothing.
+        interrupted = [
+            dest
+            for dest, _, _ in archive.quarantines(con, contract.name, period, row["supply_id"])
+            if not dest.exists()
+        ]
+        dest = (
+            interrupted or [destination(where.quarantine, contract, period, row["processed_at"])]
+        )[0]
+        if not interrupted:
+            refused = {"status": Status.QUARANTINED.value, "reason": reason,
+                       "quarantine_path": str(dest)}  # fmt: skip
+            archive.register(con, {**row, **refused})
+        on_stage("refusal registered")
         quarantine(folder, dest, contract, period, reason, todo, row["processed_at"],
-                   result.result if result else None)  # fmt: skip
+                   result.result if result else None, on_stage)  # fmt: skip
     return Outcome(
         contract.name,
         period,

@@ -9,12 +9,15 @@ import datetime as dt
 import html
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
 from dagster_project.config import Paths
 from dagster_project.contracts.model import Contract
+from dagster_project.ingest.supplies import sha256
+from dagster_project.platform.warehouse import room
 
 REPORT, RECORD = "report.html", "validation.json"
 
@@ -37,10 +40,12 @@ def quarantine(
     advice: str,
     when: dt.datetime,
     result: dict | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
 ) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(folder), str(dest))
-    _write(dest, _record(contract, period, when, reason, advice, result), contract)
+    on_stage("quarantine moved")
+    _write(dest, _record(contract, period, when, reason, advice, result), contract, on_stage)
     return dest
 
 
@@ -61,26 +66,47 @@ def _record(contract, period, when, reason, advice, result, rebuilt=None) -> dic
     return record | ({"rebuilt": rebuilt} if rebuilt else {})
 
 
-def _write(dest: Path, record: dict, contract: Contract) -> None:
-    (dest / RECORD).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
-    (dest / REPORT).write_text(report(record, contract), encoding="utf-8")
+def _write(
+    dest: Path, record: dict, contract: Contract, on_stage: Callable[[str], None] = lambda s: None
+) -> None:
+    _write_file(dest / RECORD, json.dumps(record, indent=2, default=str))
+    on_stage("validation written")
+    _write_file(dest / REPORT, report(record, contract))
+    on_stage("report written")
+
+
+def _write_file(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".tmp")
+    with room(path):  # a full disk is told naming the report, not just the data folder
+        partial.write_text(text, encoding="utf-8")
+    partial.replace(path)  # a killed run leaves no half a report, which would pass for whole
+
+
+def _still_landed(where: Paths, contract: Contract, period: str, sha: str | None) -> bool:
+    """Whether the refused supply is still in landing, so that the month's next run refuses
+    it again under the same row and folder (load._refuse) rather than leave the row noted."""
+    data = contract.landing_dir(where.landing, period) / contract.file.filename(period)
+    return bool(sha) and data.is_file() and not data.is_symlink() and sha256(data) == sha
 
 
 def repair(con: duckdb.DuckDBPyConnection, where: Paths, contract: Contract) -> list[str]:
     """Mend the refusals of a feed that a killed process left half-done (the register row is
     written first, then the supply moved, then its record and report): a missing report or
     record is written again, from the record if it is whole, else from the register; a row
-    whose folder never came to be says so. A sentence for each repair."""
+    whose folder never came to be, and whose supply has left landing, says so. A sentence
+    for each repair."""
     rows = con.execute(
-        "SELECT supply_id, period, processed_at, reason, quarantine_path, gate "
+        "SELECT supply_id, period, processed_at, reason, quarantine_path, gate, file_sha256 "
         "FROM ops.supply_register WHERE feed = ? AND status = 'quarantined' "
         "AND quarantine_path IS NOT NULL ORDER BY processed_at",
         [contract.name],
     ).fetchall()
     said = []
-    for supply_id, period, when, reason, path, gate in rows:
+    for supply_id, period, when, reason, path, gate, sha in rows:
         dest, shown = Path(path), where.shown(path)
         if not dest.is_dir():
+            if _still_landed(where, contract, period, sha):
+                continue
             note = (
                 " (its quarantine folder was never written: the run stopped before it moved "
                 f"the supply, which stayed in landing; noted {dt.date.today()})"

@@ -11,6 +11,7 @@ reaches the network (docs/keys.md)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import importlib
 import re
@@ -28,6 +29,7 @@ ALIAS = "hub"  # the warehouse's catalog name, as dbt names it in the views it w
 CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 T = TypeVar("T")
 LOCKED = "Could not set lock on file"  # DuckDB's words when another process holds a file
+NO_SPACE = "No space left on device"  # the system's words for ENOSPC, which DuckDB quotes
 
 
 @functools.cache
@@ -45,11 +47,43 @@ class FileProblem(RuntimeError):
     is wrong and what to do."""
 
 
+def no_space(error: BaseException, path: Path | str) -> FileProblem | None:
+    """A write that met a full disk (the system's error, or DuckDB's), as a sentence naming
+    the file; `path` (the file, or the folder it is in) stands in when the error names none,
+    as a write to a file already open does not."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        file = error.filename or path
+    elif isinstance(error, duckdb.Error) and NO_SPACE in str(error):
+        found = re.search(r'file "([^"]+)": ' + NO_SPACE, str(error))
+        file = found[1] if found else path
+    else:
+        return None
+    return FileProblem(
+        f"{file} could not be written because the disk holding {Path(file).parent} is full: "
+        "free space on that disk, then run again (what was written before is kept)"
+    )
+
+
+@contextlib.contextmanager
+def room(path: Path | str) -> Iterator[None]:
+    """Raise no_space()'s sentence in place of the error a write under `path` met on a full
+    disk, which would otherwise reach the operator as a traceback or DuckDB's words."""
+    try:
+        yield
+    except (OSError, duckdb.Error) as e:
+        problem = no_space(e, path)
+        if problem is None:
+            raise
+        raise problem from None
+
+
 def explain(error: Exception, path: Path | str, key_name: str) -> FileProblem | None:
     """DuckDB's errors for an encrypted file, in words that send the operator the right way.
     A wrong key fails at ATTACH, where DuckDB checks it against the file's header; once that
     has passed, a block whose tag does not match is damage, whatever DuckDB's message says."""
     text = str(error)
+    if full := no_space(error, path):
+        return full
     if "Wrong encryption key" in text:
         return FileProblem(
             f"{path} was written with another {key_name} key than the one in use "
