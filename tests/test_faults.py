@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
-from conftest import Hub, call_hub
+from conftest import Hub, run_hub
 
 from dagster_project.ingest.supplies import sha256
 
@@ -271,7 +271,7 @@ def test_a_full_disk_is_named_and_the_month_kept_until_there_is_room(
     fill(small_disk / "filler")
     refresh = ("refresh", "--month", MONTH, "--feed", FEED)
 
-    full = call_hub(*refresh)
+    full = run_hub(*refresh)  # a process of its own, as the operator runs it
     said = full.stdout + full.stderr
     assert full.returncode != 0, said
     assert f"the disk holding {hub.root}" in said and "is full" in said, said
@@ -279,7 +279,7 @@ def test_a_full_disk_is_named_and_the_month_kept_until_there_is_room(
     assert content(hub) == before.old, "a replacement on a full disk changed the archive"
 
     (small_disk / "filler").unlink()
-    again = call_hub(*refresh)
+    again = run_hub(*refresh)
     assert again.returncode == 0, again.stdout + again.stderr
     assert content(hub) == {**before.old, MONTH: before.new}
     assert_consistent(hub)

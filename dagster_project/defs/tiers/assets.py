@@ -17,7 +17,7 @@ from dagster_project.defs.conform.project import Translator, manifest, project
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.places import boundaries
 from dagster_project.platform import keys
-from dagster_project.platform.warehouse import transaction
+from dagster_project.platform.warehouse import room, transaction
 from dagster_project.rights.register import Register
 from dagster_project.tiers import population, publish
 
@@ -120,7 +120,7 @@ def staged_release() -> dg.AssetsDefinition:
                     "checks read it before it is published.",
     )  # fmt: skip
     def _staged(duckdb: WarehouseResource) -> dg.MaterializeResult:
-        with duckdb.get_connection() as con:
+        with duckdb.get_connection() as con, room(paths().staged_marts):
             tiers = publish.stage(con, paths().staged_marts)
         return dg.MaterializeResult(metadata=_tier_metadata(tiers))
 
@@ -136,7 +136,8 @@ def staged_release() -> dg.AssetsDefinition:
 )  # fmt: skip
 def published_release(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     where = paths()
-    folder = publish.publish(where.staged_marts, where.marts)
+    with room(where.marts):  # a full disk is named, not a traceback
+        folder = publish.publish(where.staged_marts, where.marts)
     tiers = [publish.describe(publish.tier_file(folder, t), t) for t in publish.TIERS]
     trail = settings.trail()
     trail.append(
