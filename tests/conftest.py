@@ -233,6 +233,40 @@ def call_hub(*args: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["hub", *args], code, out.getvalue(), err.getvalue())
 
 
+def run_steps(script: str, *args: str, kill_at: str | None = None) -> list[str]:
+    """`script` run by Python in a process of its own, which prints each step it reaches
+    (and, at the step named in its arguments, waits): killed (-9) at `kill_at`, else run to
+    its end. The steps it told; it must reach `kill_at`, or end well."""
+    import os
+    import signal
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-c", script, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        told = []
+        for line in child.stdout:
+            told.append(line.strip())
+            if told[-1] == kill_at:
+                child.send_signal(signal.SIGKILL)
+                break
+        code = child.wait(timeout=300)
+        child.stdout.close()
+        child.stdin.close()
+        errors.seek(0)
+        if kill_at:
+            assert told[-1:] == [kill_at], f"the child never reached {kill_at!r}, only {told}"
+        else:
+            assert code == 0, errors.read()[-2000:]
+    return told
+
+
 def run_hub(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """The `hub` console script of the environment running the tests, as a user would: for
     the tests where the process matters (its environment, another process's lock)."""

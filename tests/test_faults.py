@@ -8,9 +8,7 @@ import csv
 import errno
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
-from conftest import Hub, run_hub
+from conftest import Hub, run_hub, run_steps
 
 from dagster_project.ingest.supplies import sha256
 
@@ -180,21 +178,7 @@ def test_a_replacement_killed_at_any_point_is_whole_and_a_rerun_finishes_it(
     refused = point in REFUSAL
     hub = before.copy_to(tmp_path / "data", refused)
     monkeypatch.setenv("HUB_DATA_DIR", str(hub.root))
-    child = subprocess.Popen(
-        [sys.executable, "-c", KILL_CHILD, str(hub.root), point],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    passed = []
-    for line in child.stdout:
-        passed.append(line.strip())
-        if passed[-1] == point:
-            break
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=60)
-    assert passed[-1:] == [point], f"the ingest never reached {point!r}, only {passed}"
+    run_steps(KILL_CHILD, str(hub.root), point, kill_at=point)
     wal = hub.where.warehouse.with_name(hub.where.warehouse.name + ".wal")
     if point in ("committed", "closed"):  # the points the write-ahead log tells apart
         assert wal.exists() == (point == "committed"), f"{wal.name} at {point!r}"

@@ -5,15 +5,11 @@ and checked whole from the CLI."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import textwrap
 
 import pytest
-from conftest import Hub, call_hub
+from conftest import Hub, call_hub, run_steps
 
 from dagster_project.config import paths
 from dagster_project.platform import warehouse
@@ -91,31 +87,6 @@ def _as_published(content: dict, release: str) -> dict:
     return {k: [(release,)] if k.endswith(".release") else v for k, v in content.items()}
 
 
-def _run(kill_at: str | None, begin: str):
-    child = subprocess.Popen(
-        [sys.executable, "-c", RELEASE, kill_at or "", begin],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    told = []
-    for line in child.stdout:
-        told.append(line.strip())
-        if kill_at and told[-1] == kill_at:
-            child.send_signal(signal.SIGKILL)
-            break
-    code = child.wait(timeout=300)
-    if kill_at:
-        assert told[-1] == kill_at, f"the release never reached {kill_at!r}: {told}"
-    else:
-        assert code == 0, child.stderr.read()[-2000:]
-    child.stdout.close()
-    child.stderr.close()
-    return told
-
-
 @pytest.mark.parametrize("kill_at", STAGING + PUBLISHING)
 def test_a_release_killed_at_any_step_is_read_whole_and_published_by_the_next_run(hub, kill_at):
     """A reader sees the release before or the new one, whole, whatever the step; the step
@@ -126,7 +97,7 @@ def test_a_release_killed_at_any_step_is_read_whole_and_published_by_the_next_ru
     expected = _content(before)
     if len(publish.kept(marts)) < KEPT:  # so that every publication removes the oldest
         _new_marts(f"{before.name}a")
-        _run(None, "stage")
+        run_steps(RELEASE, "", "stage")
         before = publish.current(marts)
     new = f"{before.name}{STAGING.index(kill_at) if kill_at in STAGING else 9}"
     _new_marts(new)
@@ -134,13 +105,13 @@ def test_a_release_killed_at_any_step_is_read_whole_and_published_by_the_next_ru
     if begin == "publish":  # the staged step done, so that the kill is in the published one
         with warehouse.connect() as con:
             publish.stage(con, paths().staged_marts)
-    _run(kill_at, begin)
+    run_steps(RELEASE, kill_at, begin, kill_at=kill_at)
 
     now = publish.current(marts)
     assert now.name in (before.name, new)
     assert _content(now) == _as_published(expected, now.name), "a reader would mix releases"
 
-    _run(None, begin)  # the failed step run again
+    run_steps(RELEASE, "", begin)  # the failed step run again
     now = publish.current(marts)
     assert now.name == new
     assert _content(now) == _as_published(expected, new)

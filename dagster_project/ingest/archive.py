@@ -108,17 +108,14 @@ def loaded(con: duckdb.DuckDBPyConnection, feed: str, period: str) -> tuple | No
     ).fetchone()
 
 
-def quarantines(
-    con: duckdb.DuckDBPyConnection, feed: str, period: str, supply_id: str | None = None
-) -> list[tuple[Path, str, dt.datetime]]:
-    """(folder, reason, when) of each refusal registered for a month (or of one supply)."""
+def quarantines(con: duckdb.DuckDBPyConnection, feed: str, period: str, supply_id: str) -> list:
+    """The folder of each refusal of a supply the register holds."""
     rows = con.execute(
-        "SELECT quarantine_path, reason, processed_at FROM ops.supply_register WHERE feed = ? "
-        "AND period = ? AND status = 'quarantined' AND quarantine_path IS NOT NULL "
-        "AND supply_id = coalesce(?, supply_id)",
+        "SELECT quarantine_path FROM ops.supply_register WHERE feed = ? AND period = ? "
+        "AND status = 'quarantined' AND quarantine_path IS NOT NULL AND supply_id = ?",
         [feed, period, supply_id],
     ).fetchall()
-    return [(Path(path), reason, when) for path, reason, when in rows]
+    return [Path(path) for (path,) in rows]
 
 
 def register(con: duckdb.DuckDBPyConnection, row: dict) -> None:

@@ -22,8 +22,7 @@ import pandas as pd
 from dagster_project.config import MONTH, Paths, quiet_seconds, retention_as_of, shrink_share
 from dagster_project.contracts.model import Contract
 from dagster_project.ingest import archive, gate
-from dagster_project.ingest import quarantine as quarantined
-from dagster_project.ingest.quarantine import advice, destination, quarantine
+from dagster_project.ingest.quarantine import advice, destination, quarantine, repair
 from dagster_project.ingest.supplies import Supply, SupplyChanging, SupplyError, open_supply
 from dagster_project.platform import warehouse
 from dagster_project.rights import retention
@@ -138,7 +137,7 @@ def _ingest(contract, period, connect, where, on_stage, as_of, accept_shrink) ->
     with connect() as con:
         if archive.ensure(con, contract):  # a new warehouse has seen nothing yet
             shutil.rmtree(where.landing_state, ignore_errors=True)
-        repaired = quarantined.repair(con, where, contract)
+        repaired = repair(con, where, contract)
         current = archive.loaded(con, contract.name, period)
     outcome = _supply(contract, period, connect, where, on_stage, as_of, accept_shrink, current)
     outcome.warnings[:0] = repaired
@@ -341,14 +340,10 @@ def _refuse(
     with connect() as con:
         # A refusal of this supply registered by a run killed before the supply left landing:
         # this run completes it, rather than leave a register row that points to nothing.
-        interrupted = [
-            dest
-            for dest, _, _ in archive.quarantines(con, contract.name, period, row["supply_id"])
-            if not dest.exists()
-        ]
-        dest = (
-            interrupted or [destination(where.quarantine, contract, period, row["processed_at"])]
-        )[0]
+        folders = archive.quarantines(con, contract.name, period, row["supply_id"])
+        interrupted = [f for f in folders if not f.exists()]
+        dest = interrupted[0] if interrupted else destination(
+            where.quarantine, contract, period, row["processed_at"])  # fmt: skip
         if not interrupted:
             refused = {"status": Status.QUARANTINED.value, "reason": reason,
                        "quarantine_path": str(dest)}  # fmt: skip
